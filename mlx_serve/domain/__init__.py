@@ -1,0 +1,1 @@
+"""The domain: value objects, errors and ports. Standard library only."""

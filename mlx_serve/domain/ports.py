@@ -1,0 +1,238 @@
+"""Ports: what the application needs from the outside world, as typing.Protocols.
+
+Adapters implement them; the composition root (``mlx_serve.bootstrap``) picks which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from mlx_serve.domain.inference import (
+    EmbedRequest,
+    EmbedResult,
+    RerankRequest,
+    RerankResult,
+    TokenizeResult,
+)
+from mlx_serve.domain.models import ModelInfo, ModelType
+
+
+class LoadedEmbeddingModel(Protocol):
+    """One embedding model resident in memory."""
+
+    info: ModelInfo
+
+    async def embed(self, request: EmbedRequest) -> EmbedResult:
+        """Embed ``request.inputs`` and return one vector per input, in request order.
+
+        Runs on the engine's own compute thread; awaiting never blocks the event loop.
+        Vectors are float32; normalised as the model's recipe says; when
+        ``request.dimensions`` is set, cut to that many components and L2-normalised again.
+        Raises InputTooLong (``truncate=False`` and an input over the model's maximum, with
+        ``param`` naming it) and InvalidRequest (token ids outside the vocabulary).
+        """
+        ...
+
+    async def tokenize(self, texts: list[str]) -> TokenizeResult:
+        """Token ids of each text exactly as ``embed`` would feed them (special tokens included)."""
+        ...
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of weights held in memory by this model."""
+        ...
+
+
+class LoadedReranker(Protocol):
+    """One reranking model resident in memory."""
+
+    info: ModelInfo
+
+    async def rerank(self, request: RerankRequest) -> RerankResult:
+        """Score every document against the query: relevance in [0, 1], in request order.
+
+        Runs on the engine's compute thread. Documents are truncated to
+        ``max_tokens_per_doc`` and the pair to the model's maximum; ``truncated_documents``
+        counts those cut. Raises InvalidRequest for inputs the model cannot take.
+        """
+        ...
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of weights held in memory by this model."""
+        ...
+
+
+class EmbeddingEngine(Protocol):
+    """Loads embedding models (MLX in production, a fake in unit tests)."""
+
+    async def load(self, model: ModelInfo) -> LoadedEmbeddingModel:
+        """Load the model's files into memory; raises ModelLoadError when they are unusable.
+
+        Runs on the engine's compute thread and may take seconds.
+        """
+        ...
+
+    async def unload(self, model: LoadedEmbeddingModel) -> None:
+        """Drop the model and return its memory to the system (clears MLX's buffer cache)."""
+        ...
+
+
+class Reranker(Protocol):
+    """Loads reranking models."""
+
+    async def load(self, model: ModelInfo) -> LoadedReranker:
+        """Load the model's files into memory; raises ModelLoadError when they are unusable."""
+        ...
+
+    async def unload(self, model: LoadedReranker) -> None:
+        """Drop the model and return its memory to the system."""
+        ...
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One progress event of a pull: ``status`` as Ollama words it, bytes where known."""
+
+    status: str
+    file: str | None = None
+    digest: str | None = None
+    total: int | None = None
+    completed: int | None = None
+
+
+ProgressCallback = Callable[[PullProgress], None]
+
+
+@dataclass(frozen=True)
+class FetchedCheckpoint:
+    """A checkpoint in Hugging Face layout, on local disk, ready to convert."""
+
+    directory: Path
+    source: str
+    revision: str | None
+
+
+class ModelRepository(Protocol):
+    """A place checkpoints come from: a local directory, or the Hugging Face Hub."""
+
+    def handles(self, source: str) -> bool:
+        """Whether this repository can fetch ``source`` (a directory path, a repo id)."""
+        ...
+
+    def fetch(
+        self, source: str, revision: str | None, progress: ProgressCallback
+    ) -> FetchedCheckpoint:
+        """Make the checkpoint's files available locally and return where they are.
+
+        Blocking (call it off the event loop). Reports byte progress through ``progress``.
+        Raises PullError with a final message when retrying cannot help (unknown repo,
+        gated repo, no weights); transient failures are retried inside.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ConversionOptions:
+    model_type: ModelType | None = None
+    dtype: str | None = None
+    quantize_bits: int | None = None
+    quantize_group_size: int = 64
+
+
+class ModelConverter(Protocol):
+    """Turns a Hugging Face-layout checkpoint into the files the engines load."""
+
+    def convert(
+        self, checkpoint: FetchedCheckpoint, destination: Path, options: ConversionOptions
+    ) -> dict:
+        """Write the converted model into ``destination`` (an empty staging directory).
+
+        Blocking. Returns the metadata it determined (type, architecture, dimensions,
+        max_length, dtype, quantization). Raises UnsupportedModel for checkpoints it cannot
+        serve and InvalidRequest when the type cannot be inferred and was not given.
+        """
+        ...
+
+
+class ModelStore(Protocol):
+    """Installed models on disk: ``<models_dir>/<name>/`` with one metadata file each."""
+
+    def list(self) -> list[ModelInfo]:
+        """Every fully installed model, sorted by name. Staging data is never listed."""
+        ...
+
+    def get(self, name: str) -> ModelInfo:
+        """The model called ``name`` (exact installed name); raises ModelNotFound."""
+        ...
+
+    def staging_directory(self, name: str) -> Path:
+        """A fresh, empty directory to build a model in, on the store's filesystem."""
+        ...
+
+    def commit(self, staging: Path, info: ModelInfo, *, replace: bool = False) -> ModelInfo:
+        """Atomically publish a staged model under ``info.name`` (rename).
+
+        Raises ModelAlreadyExists when the name is taken and ``replace`` is false.
+        """
+        ...
+
+    def remove(self, name: str) -> None:
+        """Delete the model atomically (rename away, then delete); raises ModelNotFound."""
+        ...
+
+    def discard(self, staging: Path) -> None:
+        """Delete a staging directory that will not be committed."""
+        ...
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    installed: bool
+    enabled: bool
+    running: bool
+    detail: str = ""
+
+
+class ServiceManager(Protocol):
+    """The operating system's user service manager (launchd on macOS, systemd on Linux)."""
+
+    def install(self) -> Path:
+        """Write the unit/plist (idempotent) and register it; returns the file written.
+
+        Raises ServiceError when the service manager is unavailable.
+        """
+        ...
+
+    def uninstall(self) -> None:
+        """Stop the service and remove everything ``install`` created."""
+        ...
+
+    def start(self) -> None:
+        """Start the installed service now."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the service (the server drains requests in flight first)."""
+        ...
+
+    def enable(self) -> None:
+        """Start the service at login."""
+        ...
+
+    def disable(self) -> None:
+        """Do not start the service at login."""
+        ...
+
+    def status(self) -> ServiceStatus:
+        """Whether the service is installed, enabled and running."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds on a monotonic clock."""
+        ...
