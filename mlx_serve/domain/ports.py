@@ -173,10 +173,15 @@ class ModelStore(Protocol):
         """A fresh, empty directory to build a model in, on the store's filesystem."""
         ...
 
+    def include_original(self, staging: Path, checkpoint: Path) -> None:
+        """Copy the original checkpoint's files into ``<staging>/original/`` (--keep-original)."""
+        ...
+
     def commit(self, staging: Path, info: ModelInfo, *, replace: bool = False) -> ModelInfo:
         """Atomically publish a staged model under ``info.name`` (rename).
 
-        Raises ModelAlreadyExists when the name is taken and ``replace`` is false.
+        Returns the info as recorded: ``size_bytes`` measured on the published files, ``path``
+        set. Raises ModelAlreadyExists when the name is taken and ``replace`` is false.
         """
         ...
 
@@ -235,4 +240,8 @@ class ServiceManager(Protocol):
 class Clock(Protocol):
     def now(self) -> float:
         """Seconds on a monotonic clock."""
+        ...
+
+    def wall(self) -> float:
+        """Seconds since the Unix epoch (for timestamps shown to people, e.g. expiry)."""
         ...
