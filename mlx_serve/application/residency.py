@@ -24,16 +24,15 @@ is needed. Only the engines' own ``load``/``unload`` await.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+from loguru import logger as log
+
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.ports import Clock, EmbeddingEngine, Reranker
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,9 +145,9 @@ class ModelResidencyCache:
         except BaseException:
             if self._entries.get(name) is entry:
                 del self._entries[name]
-            log.warning("loading model '%s' failed", name)
+            log.warning("loading model '{}' failed", name)
             raise
-        log.info("loaded %s model '%s'", kind.value, name)
+        log.info("loaded {} model '{}'", kind.value, name)
         self._settle(entry)  # every waiter may have left while it loaded
 
     # -- unloading ----------------------------------------------------------------------
@@ -186,9 +185,9 @@ class ModelResidencyCache:
     async def _unload_entry(self, entry: _Entry) -> None:
         try:
             await self._engines[entry.info.type].unload(entry.model)
-            log.info("unloaded %s model '%s'", entry.info.type.value, entry.info.name)
+            log.info("unloaded {} model '{}'", entry.info.type.value, entry.info.name)
         except Exception:  # the entry is gone either way; keep serving
-            log.exception("unloading model '%s' failed", entry.info.name)
+            log.exception("unloading model '{}' failed", entry.info.name)
 
     async def unload(self, name: str) -> bool:
         """Unload the model called ``name`` (exact, else case-insensitive); False if not resident.
