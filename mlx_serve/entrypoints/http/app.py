@@ -1,0 +1,64 @@
+"""The Sanic application factory: one blueprint per route module, services on ``app.ctx``.
+
+The app runs in a single process (``serve``): Sanic's worker processes would each load every
+model, and MLX work is serialised on one compute thread anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sanic import Blueprint, Sanic
+
+from mlx_serve.entrypoints.http.errors import handle_exception
+from mlx_serve.entrypoints.http.routes import embeddings, health, models, tokenize
+from mlx_serve.entrypoints.http.services import HttpServices
+
+DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+def create_app(
+    services: HttpServices,
+    *,
+    name: str = "mlx-serve",
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    response_timeout_seconds: float = 600.0,
+    graceful_timeout_seconds: float = 30.0,
+    extra_blueprints: Iterable[Blueprint] = (),
+    mark_ready_on_start: bool = True,
+) -> Sanic:
+    """Build the HTTP app over ``services``.
+
+    ``extra_blueprints`` adds route modules owned elsewhere (reranking, Ollama, pulls); their
+    handlers find the services at ``request.app.ctx.services``. With ``mark_ready_on_start``
+    false, ``/health`` answers ``starting`` until the caller flips ``services.health`` (the
+    Preloader does, once preloads are over). ``/health`` turns to ``draining`` when the server
+    begins to stop.
+    """
+    # configure_logging=False: Sanic's own handlers would print beside loguru; see logging.py.
+    app = Sanic(name, configure_logging=False)
+    app.ctx.services = services
+    app.config.REQUEST_MAX_SIZE = max_request_bytes
+    # Sanic's default of 60 s would cut a large batch on a CPU short with a 503.
+    app.config.RESPONSE_TIMEOUT = response_timeout_seconds
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = graceful_timeout_seconds
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.NOISY_EXCEPTIONS = False
+    app.config.MOTD = False
+    app.error_handler.add(Exception, handle_exception)
+
+    for module in (embeddings, models, health, tokenize):
+        app.blueprint(module.blueprint())
+    for bp in extra_blueprints:
+        app.blueprint(bp)
+
+    @app.after_server_start
+    async def _ready(app: Sanic) -> None:
+        if mark_ready_on_start:
+            services.health.mark_ready()
+
+    @app.before_server_stop
+    async def _draining(app: Sanic) -> None:
+        services.health.mark_draining()
+
+    return app

@@ -1,0 +1,30 @@
+"""``GET /v1/models``: the installed models, in the OpenAI list shape plus their ``type``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("models")
+    bp.add_route(list_models, "/v1/models", methods=["GET"])
+    return bp
+
+
+async def list_models(request: Request) -> HTTPResponse:
+    # Listing reads one metadata file per model: off the event loop.
+    infos = await asyncio.to_thread(request.app.ctx.services.catalog.list)
+    data = [
+        {
+            "id": info.name,
+            "object": "model",
+            "created": int(info.created),
+            "owned_by": "mlx-serve",
+            "type": info.type.value,
+        }
+        for info in infos
+    ]
+    return json({"object": "list", "data": data})
