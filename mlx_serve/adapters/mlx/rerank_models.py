@@ -1,0 +1,174 @@
+"""MLX forward passes of the reranker families: padded token batches in, scores in [0, 1] out.
+
+Call everything here on the compute thread (MLX arrays belong to the thread that made them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from mlx_serve.adapters.mlx.fast_ops import FastGELU
+from mlx_serve.adapters.mlx.loading import LoadedModule
+from mlx_serve.domain.errors import ModelLoadError
+
+# Labels that mean "relevant" in the id2label of multi-label cross-encoders.
+POSITIVE_LABELS = {"1", "label_1", "yes", "true", "relevant", "positive", "entailment"}
+
+
+def causal_padding_mask(attention: mx.array, dtype: mx.Dtype) -> mx.array:
+    """Additive (batch, 1, L, L) mask: causal and hiding padding keys.
+
+    The masked value is finite on purpose: with left padding, the rows of padding positions
+    see no real key at all, and an all ``-inf`` row turns into NaN, which then leaks into
+    real rows through ``0 * NaN`` in the next layer's attention. Half the dtype's most
+    negative value leaves room for the attention logits to be added without overflow.
+    """
+    length = attention.shape[1]
+    causal = mx.tril(mx.ones((length, length), dtype=mx.bool_))
+    allowed = causal[None, None, :, :] & (attention[:, None, None, :] > 0)
+    negative = mx.array(float(mx.finfo(dtype).min) / 2, dtype=dtype)
+    return mx.where(allowed, mx.array(0, dtype=dtype), negative)
+
+
+def _fix_rope_theta(body: nn.Module, config: dict[str, Any]) -> None:
+    """Use the checkpoint's RoPE base even when it is only under ``rope_parameters``.
+
+    transformers 5 writes ``rope_parameters: {"rope_theta": ...}`` instead of a top-level
+    ``rope_theta``; mlx-embeddings reads only the latter and otherwise falls back to 1e6
+    (right for real Qwen3 checkpoints, wrong for any other base).
+    """
+    theta = config.get("rope_theta")
+    if theta is None:
+        theta = (config.get("rope_parameters") or {}).get("rope_theta")
+    if theta is None:
+        return
+    for layer in body.layers:
+        attention = layer.self_attn
+        if float(attention.rope_theta) != float(theta):
+            attention.rope_theta = float(theta)
+            attention.rotary_emb = nn.RoPE(attention.head_dim, traditional=False, base=theta)
+
+
+class Qwen3Scorer:
+    """Qwen3-Reranker: P(yes) from the ``yes``/``no`` logits at the last position.
+
+    Only the two rows of the output projection are kept (``lm_head``, or the input
+    embedding matrix when the checkpoint ties them): projecting onto the whole 151k
+    vocabulary would cost more than a transformer layer and use none of it.
+    """
+
+    left_padding = True
+
+    def __init__(self, module: LoadedModule, yes_id: int, no_id: int) -> None:
+        self.body = module.backbone
+        _fix_rope_theta(self.body, module.config)
+        tied = bool(module.config.get("tie_word_embeddings", False))
+        head = module.heads.get("lm_head.weight")
+        if head is None and not tied:
+            raise ModelLoadError(
+                "this Qwen3 reranker has no lm_head weights (convert it again with "
+                "--type reranker from the original checkpoint)"
+            )
+        if head is None:
+            head = self._embedding_rows(yes_id, no_id)
+        else:
+            head = head[mx.array([yes_id, no_id])]
+        # (hidden, 2) in float32: the two logits decide the score, keep them precise.
+        self.yes_no = mx.contiguous(head.astype(mx.float32).T)
+        mx.eval(self.yes_no)
+        # The full lm_head (vocab x hidden) is no longer needed: drop it from memory.
+        module.heads = {}
+        self.dtype = self.body.norm.weight.dtype
+
+    def _embedding_rows(self, yes_id: int, no_id: int) -> mx.array:
+        embedding = self.body.embed_tokens
+        rows = mx.array([yes_id, no_id])
+        if isinstance(embedding, nn.QuantizedEmbedding):
+            return mx.dequantize(
+                embedding.weight[rows],
+                embedding.scales[rows],
+                embedding.biases[rows],
+                embedding.group_size,
+                embedding.bits,
+            )
+        return embedding.weight[rows]
+
+    def __call__(self, ids: mx.array, attention: mx.array, type_ids: Any = None) -> np.ndarray:
+        """Scores of one left-padded batch."""
+        hidden = self.body(ids, attention_mask=causal_padding_mask(attention, self.dtype))
+        last = hidden[:, -1, :].astype(mx.float32)
+        logits = last @ self.yes_no  # (batch, 2): [yes, no]
+        scores = mx.sigmoid(logits[:, 0] - logits[:, 1])
+        return np.array(scores, dtype=np.float64)
+
+
+class CrossEncoderScorer:
+    """BERT / XLM-RoBERTa sequence classification: the [CLS] head, then sigmoid or softmax.
+
+    One label: sigmoid(logit). Several labels: softmax, and the probability of the label
+    ``id2label`` names as relevant (``LABEL_1``, ``yes``, ``relevant``...), else label 1.
+    """
+
+    left_padding = False
+
+    def __init__(self, module: LoadedModule, fast_activations: bool) -> None:
+        self.family = module.family
+        self.body = module.backbone
+        self.heads = module.heads
+        config = module.config
+        labels = {str(k): str(v) for k, v in (config.get("id2label") or {}).items()}
+        self.num_labels = int(config.get("num_labels") or len(labels) or 1)
+        weight_key = (
+            "classifier.out_proj.weight" if self.family == "xlm_roberta" else ("classifier.weight")
+        )
+        if weight_key not in self.heads:
+            raise ModelLoadError(f"the checkpoint has no classification head ({weight_key})")
+        self.num_labels = int(self.heads[weight_key].shape[0])
+        self.positive = self._positive_label(labels)
+        if self.family == "bert" and self.body.pooler is None:
+            raise ModelLoadError("a BERT cross-encoder needs its pooler weights")
+        if fast_activations:
+            # MLX's CPU erf is scalar libm; the rational erf is ~1e-7 from it.
+            for layer in self.body.encoder.layer:
+                layer.intermediate.intermediate_act_fn = FastGELU()
+
+    def _positive_label(self, labels: dict[str, str]) -> int:
+        if self.num_labels == 1:
+            return 0
+        for index, name in labels.items():
+            if name.lower() in POSITIVE_LABELS:
+                return int(index)
+        if self.num_labels == 2:
+            return 1
+        raise ModelLoadError(
+            f"cannot tell which of {self.num_labels} labels means relevant: {labels}"
+        )
+
+    def _linear(self, x: mx.array, name: str) -> mx.array:
+        weight = self.heads[f"{name}.weight"]
+        out = x @ weight.T
+        bias = self.heads.get(f"{name}.bias")
+        return out if bias is None else out + bias
+
+    def __call__(
+        self, ids: mx.array, attention: mx.array, type_ids: mx.array | None = None
+    ) -> np.ndarray:
+        """Scores of one right-padded batch."""
+        if self.family == "xlm_roberta":
+            output = self.body(ids, attention_mask=attention, token_type_ids=type_ids)
+            x = output.last_hidden_state[:, 0]
+            x = mx.tanh(self._linear(x, "classifier.dense"))
+            logits = self._linear(x, "classifier.out_proj")
+        else:
+            output = self.body(ids, token_type_ids=type_ids, attention_mask=attention)
+            logits = self._linear(output.pooler_output, "classifier")
+        logits = logits.astype(mx.float32)
+        if self.num_labels == 1:
+            scores = mx.sigmoid(logits[:, 0])
+        else:
+            scores = mx.softmax(logits, axis=-1)[:, self.positive]
+        return np.array(scores, dtype=np.float64)

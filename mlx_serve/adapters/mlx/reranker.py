@@ -1,0 +1,178 @@
+"""MlxReranker: the Reranker port on MLX (Qwen3-Reranker and BERT/XLM-R cross-encoders).
+
+All MLX work, tokenisation included, runs on the shared ComputeThread, so the event loop
+never blocks and reranking and embedding share one accelerator queue. Pairs are sorted by
+length and cut into batches under the token budget (``rows * longest <= max_batch_tokens``),
+like embeddings; each pair's score does not depend on its batch neighbours (padding is
+masked, and with left padding RoPE only sees relative positions).
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
+from mlx_serve.adapters.mlx.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.rerank_inputs import (
+    CrossEncoderPairEncoder,
+    EncodedPair,
+    Qwen3PairEncoder,
+)
+from mlx_serve.adapters.mlx.tokenization import load_tokenizer, pad_token_id
+from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel
+from mlx_serve.domain.inference import RerankRequest, RerankResult
+from mlx_serve.domain.models import ModelInfo, ModelType
+
+
+class MlxLoadedReranker:
+    """One reranker resident in memory (LoadedReranker port)."""
+
+    def __init__(
+        self,
+        info: ModelInfo,
+        encoder: Qwen3PairEncoder | CrossEncoderPairEncoder,
+        scorer: Any,
+        pad_id: int,
+        memory_bytes: int,
+        compute: ComputeThread,
+        max_batch_tokens: int,
+    ) -> None:
+        self.info = info
+        self.encoder = encoder
+        self.scorer = scorer
+        self.pad_id = pad_id
+        self._memory_bytes = memory_bytes
+        self._compute = compute
+        self._max_batch_tokens = max_batch_tokens
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of weights held in memory by this model."""
+        return self._memory_bytes
+
+    async def rerank(self, request: RerankRequest) -> RerankResult:
+        """Score every document against the query (request order), on the compute thread."""
+        return await self._compute.run(self.rerank_sync, request)
+
+    def rerank_sync(self, request: RerankRequest) -> RerankResult:
+        """``rerank`` for callers already on the compute thread (benchmarks, tests)."""
+        pairs = self.encoder.encode(
+            request.query, request.documents, request.instruction, request.max_tokens_per_doc
+        )
+        scores = self.score_pairs(pairs)
+        return RerankResult(
+            scores=scores,
+            prompt_tokens=sum(len(pair.ids) for pair in pairs),
+            truncated_documents=sum(pair.truncated for pair in pairs),
+        )
+
+    def score_pairs(self, pairs: list[EncodedPair]) -> list[float]:
+        """Scores of encoded pairs in their order, in length-sorted token-budget batches."""
+        import mlx.core as mx
+
+        scores = [0.0] * len(pairs)
+        left = self.scorer.left_padding
+        for batch in plan_batches([len(p.ids) for p in pairs], self._max_batch_tokens):
+            rows = [pairs[i].ids for i in batch.indices]
+            ids, mask = pad_rows(rows, batch.length, self.pad_id, left=left)
+            type_ids = None
+            if pairs[batch.indices[0]].type_ids is not None:
+                types = [pairs[i].type_ids or [] for i in batch.indices]
+                type_ids = mx.array(pad_rows(types, batch.length, 0, left=left)[0])
+            batch_scores = self.scorer(mx.array(ids), mx.array(mask), type_ids)
+            for index, score in zip(batch.indices, batch_scores, strict=True):
+                scores[index] = float(score)
+        return scores
+
+
+class MlxReranker:
+    """Loads rerankers converted by MlxConverter (Reranker port)."""
+
+    def __init__(
+        self,
+        compute: ComputeThread,
+        max_batch_tokens: int,
+        dtype: str = "auto",
+        device: str = "auto",
+    ) -> None:
+        self._compute = compute
+        self._max_batch_tokens = max_batch_tokens
+        self._dtype = dtype
+        self._device = device
+
+    async def load(self, model: ModelInfo) -> MlxLoadedReranker:
+        """Load the model's files on the compute thread; raises ModelLoadError."""
+        return await self._compute.run(self.load_sync, model)
+
+    async def unload(self, model: MlxLoadedReranker) -> None:  # type: ignore[override]
+        """Drop the model's arrays and hand MLX's buffer cache back to the system."""
+        await self._compute.run(self._unload_sync, model)
+
+    def load_sync(self, model: ModelInfo) -> MlxLoadedReranker:
+        """``load`` for callers on the compute thread (or with no event loop)."""
+        if model.type is not ModelType.RERANKER:
+            raise ModelLoadError(f"model '{model.name}' is not a reranker")
+        import mlx.core as mx
+
+        from mlx_serve.adapters.mlx.loading import load_module
+        from mlx_serve.adapters.mlx.rerank_models import CrossEncoderScorer, Qwen3Scorer
+
+        on_cpu = self._select_device(mx)
+        directory = Path(model.path)
+        module = load_module(directory, self._compute_dtype(mx, on_cpu))
+        tokenizer = load_tokenizer(directory)
+        pad_id = pad_token_id(directory, tokenizer)
+        max_length = model.max_length
+        encoder: Qwen3PairEncoder | CrossEncoderPairEncoder
+        if module.family == "qwen3":
+            encoder = Qwen3PairEncoder(tokenizer, max_length)
+            scorer: Any = Qwen3Scorer(module, encoder.yes_id, encoder.no_id)
+        elif module.family in ("bert", "xlm_roberta"):
+            types = int(module.config.get("type_vocab_size", 1)) > 1
+            encoder = CrossEncoderPairEncoder(tokenizer, max_length, use_token_types=types)
+            scorer = CrossEncoderScorer(module, fast_activations=on_cpu)
+        else:
+            raise UnsupportedModel(f"no reranker recipe for the {module.family} family")
+        loaded = MlxLoadedReranker(
+            model,
+            encoder,
+            scorer,
+            pad_id,
+            module.memory_bytes,
+            self._compute,
+            self._max_batch_tokens,
+        )
+        logger.info(
+            "loaded reranker {} ({}, {} MB)",
+            model.name,
+            module.family,
+            module.memory_bytes // 2**20,
+        )
+        return loaded
+
+    def _select_device(self, mx: Any) -> bool:
+        """Set the compute thread's default device; returns whether it is the CPU."""
+        gpu = self._device == "gpu" or (self._device == "auto" and mx.is_available(mx.gpu))
+        mx.set_default_device(mx.gpu if gpu else mx.cpu)
+        return not gpu
+
+    def _compute_dtype(self, mx: Any, on_cpu: bool) -> Any:
+        """The explicit dtype; for auto, float32 on the CPU (no fast half kernels there)
+        and the stored dtype on a GPU."""
+        if self._dtype != "auto":
+            return {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}[
+                self._dtype
+            ]
+        return mx.float32 if on_cpu else None
+
+    @staticmethod
+    def _unload_sync(model: MlxLoadedReranker) -> None:
+        import mlx.core as mx
+
+        model.scorer = None
+        gc.collect()
+        mx.clear_cache()
