@@ -1,0 +1,24 @@
+"""The argument parser. Imported on every TAB completion: argparse and command modules only."""
+
+from __future__ import annotations
+
+import argparse
+
+from mlx_serve import __version__
+from mlx_serve.entrypoints.cli.commands import list_models, pull, remove, show_model, start
+
+# Each module's register(subparsers) adds one command; the order is the order of --help.
+COMMANDS = [start, pull, list_models, show_model, remove]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full `mlx-serve` parser, every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="mlx-serve",
+        description="Embedding and reranking server on Apple's MLX.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlx-serve {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
