@@ -115,21 +115,27 @@ class ModelCatalog:
         repository = self._repository_for(source)
         report(PullProgress("pulling manifest"))
         checkpoint = repository.fetch(source, revision, report)
-        name = name or default_name(checkpoint.source)
-        replaced = self._check_free(name, force)
-        staging = self._store.staging_directory(name)
         try:
-            report(PullProgress("converting"))
-            metadata = self._converter.convert(checkpoint, staging, options)
-            if keep_original:
-                self._store.include_original(staging, checkpoint.directory)
-            report(PullProgress("verifying"))
-            info = model_info(name, checkpoint, metadata, created=self._now())
-            report(PullProgress("writing manifest"))
-            info = self._store.commit(staging, info, replace=force)
-        except BaseException:
-            self._store.discard(staging)
-            raise
+            name = name or default_name(checkpoint.source)
+            replaced = self._check_free(name, force)
+            staging = self._store.staging_directory(name)
+            try:
+                report(PullProgress("converting"))
+                metadata = self._converter.convert(checkpoint, staging, options)
+                if keep_original:
+                    self._store.include_original(staging, checkpoint.directory)
+                report(PullProgress("verifying"))
+                info = model_info(name, checkpoint, metadata, created=self._now())
+                report(PullProgress("writing manifest"))
+                info = self._store.commit(staging, info, replace=force)
+            except BaseException:
+                self._store.discard(staging)
+                raise
+        finally:
+            # Releases (and, when no other pull shares it, deletes) the download, so the
+            # original checkpoint is not kept beside the converted model.
+            if checkpoint.cleanup is not None:
+                checkpoint.cleanup()
         if replaced is not None and replaced.name != info.name:
             # The same name spelled in another case. On a case-insensitive filesystem the
             # commit has already replaced it, and removing it would remove the new model.

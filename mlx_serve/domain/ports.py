@@ -6,7 +6,7 @@ Adapters implement them; the composition root (``mlx_serve.bootstrap``) picks wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -109,11 +109,17 @@ ProgressCallback = Callable[[PullProgress], None]
 
 @dataclass(frozen=True)
 class FetchedCheckpoint:
-    """A checkpoint in Hugging Face layout, on local disk, ready to convert."""
+    """A checkpoint in Hugging Face layout, on local disk, ready to convert.
+
+    ``cleanup``, when set, must be called once the checkpoint's files are no longer needed
+    (after conversion, whether it succeeded or not): it releases the download (and deletes
+    it when no other pull still uses it).
+    """
 
     directory: Path
     source: str
     revision: str | None
+    cleanup: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 class ModelRepository(Protocol):
