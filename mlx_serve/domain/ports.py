@@ -251,3 +251,78 @@ class Clock(Protocol):
     def wall(self) -> float:
         """Seconds since the Unix epoch (for timestamps shown to people, e.g. expiry)."""
         ...
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """One background server, as its PID file under ``$MLX_SERVE_HOME/run`` records it."""
+
+    pid: int
+    host: str
+    port: int
+    started_at: float  # Unix seconds
+    # The OS's start-time token of ``pid`` when it was spawned. A PID whose token differs now
+    # was reused by another program and must never be signalled.
+    process_start: str
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """What ``GET /health`` answered: its status code and JSON body."""
+
+    status_code: int
+    body: dict
+
+
+class ProcessControl(Protocol):
+    """Operating-system processes and ports, for starting and stopping background servers.
+
+    Blocking calls; each returns within about a second.
+    """
+
+    def spawn(self, argv: list[str], env: dict[str, str], log_file: Path) -> int:
+        """Start ``argv`` detached (own session, stdin closed, stdout+stderr appended to
+        ``log_file``) and return its PID without waiting for it."""
+        ...
+
+    def start_token(self, pid: int) -> str | None:
+        """An opaque token of when ``pid`` started; None when no live process has that PID
+        (zombies count as gone)."""
+        ...
+
+    def command_line(self, pid: int) -> str | None:
+        """The process's command line, arguments joined by spaces; None when it is gone."""
+        ...
+
+    def signal(self, pid: int, *, kill: bool = False) -> None:
+        """Send SIGTERM (or SIGKILL with ``kill``); a process already gone is not an error."""
+        ...
+
+    def port_in_use(self, host: str, port: int) -> bool:
+        """Whether binding ``host:port`` would fail because something already listens there."""
+        ...
+
+    def probe_health(self, host: str, port: int, timeout: float) -> HealthProbe | None:
+        """GET ``http://host:port/health``; None when nothing answers HTTP there."""
+        ...
+
+
+class ServerRegistry(Protocol):
+    """The PID files of background servers, one per port."""
+
+    def save(self, record: ServerRecord) -> None:
+        """Write the record atomically (replace any older one for that port)."""
+        ...
+
+    def get(self, port: int) -> ServerRecord | None:
+        """The record for ``port``; None when there is none or it cannot be parsed."""
+        ...
+
+    def all(self) -> list[ServerRecord]:
+        """Every readable record, sorted by port."""
+        ...
+
+    def remove(self, port: int) -> None:
+        """Delete the record for ``port``; missing is not an error."""
+        ...

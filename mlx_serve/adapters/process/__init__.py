@@ -1,0 +1,1 @@
+"""Operating-system processes, ports and PID files for background servers (stdlib only)."""
