@@ -1,0 +1,103 @@
+"""Load an optimised BLAS for MLX's Linux CPU backend before ``mlx.core`` is imported.
+
+The ``mlx[cpu]`` wheel links the reference (netlib) BLAS, about 30x slower on matmuls than
+OpenBLAS/MKL. Loading an optimised library with ``RTLD_GLOBAL`` before MLX's shared object is
+loaded makes MLX's ``sgemm`` symbols resolve to it (the same effect as ``LD_PRELOAD``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from pathlib import Path
+
+from loguru import logger
+
+ENV_VARIABLE = "MLX_SERVE_BLAS_LIBRARY"
+_FIX = (
+    "install an optimised BLAS (`apt-get install libopenblas0-pthread`, or `pip install mkl`) "
+    f"or point {ENV_VARIABLE} / --blas-library at one"
+)
+_LIB_DIRS = (
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/usr/local/lib",
+)
+_active: str | None = None
+
+
+def _candidates() -> list[str]:
+    """Paths or sonames to try, in order of preference."""
+    found: list[str] = []
+    for directory in _LIB_DIRS:
+        for name in ("libopenblas.so.0", "openblas-pthread/libopenblas.so.0"):
+            if (Path(directory) / name).exists():
+                found.append(str(Path(directory) / name))
+    soname = ctypes.util.find_library("openblas")
+    if soname:
+        found.append(soname)
+    # PyPI `mkl` installs libmkl_rt into <prefix>/lib of the environment.
+    for prefix in {sys.prefix, sys.base_prefix}:
+        for path in sorted(Path(prefix, "lib").glob("libmkl_rt.so*")):
+            found.append(str(path))
+    soname = ctypes.util.find_library("mkl_rt")
+    if soname:
+        found.append(soname)
+    return found
+
+
+def _load(path: str) -> bool:
+    try:
+        ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    except OSError as error:
+        logger.debug("cannot load BLAS {}: {}", path, error)
+        return False
+    return True
+
+
+def activate_blas(library: str | None = None) -> str:
+    """Load an optimised BLAS globally so MLX's CPU matmuls use it; returns a description.
+
+    ``library``: a path or soname to load; ``"none"`` disables; ``None`` consults
+    ``$MLX_SERVE_BLAS_LIBRARY`` and then searches for Debian's ``libopenblas.so.0`` and
+    ``libmkl_rt``. A no-op on macOS (MLX uses Accelerate there). Idempotent: a second call
+    returns the first result. Must run before ``mlx.core`` is imported; after, it only warns.
+    Never raises: a missing library is logged as a warning naming the fix.
+    """
+    global _active
+    if _active is not None:
+        return _active
+    if sys.platform == "darwin":
+        _active = "Accelerate (macOS)"
+        return _active
+    if "mlx.core" in sys.modules:
+        logger.warning(
+            "mlx.core was imported before the BLAS could be chosen; MLX keeps the BLAS it "
+            "already resolved (call activate_blas earlier)"
+        )
+        _active = "unchanged (mlx.core already imported)"
+        return _active
+    library = library or os.environ.get(ENV_VARIABLE) or None
+    if library is not None and library.lower() == "none":
+        _active = "reference BLAS (optimised BLAS disabled)"
+        logger.info("BLAS: {}", _active)
+        return _active
+    if library is not None:
+        if _load(library):
+            _active = library
+            logger.info("BLAS: {} (chosen)", library)
+            return _active
+        logger.warning("BLAS library {} cannot be loaded; searching for another", library)
+    for candidate in _candidates():
+        if _load(candidate):
+            _active = candidate
+            logger.info("BLAS: {}", candidate)
+            return _active
+    _active = "reference BLAS"
+    logger.warning("BLAS: only the reference BLAS was found; MLX CPU matmuls will be ~30x "
+                   "slower: {}", _FIX)
+    return _active

@@ -1,0 +1,103 @@
+"""MlxEmbeddingEngine: the EmbeddingEngine port on MLX (BERT family, XLM-R, Qwen3-Embedding)."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlx_serve.adapters.mlx.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.runtime import Runtime
+from mlx_serve.domain.errors import ModelLoadError, WrongModelType
+from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
+from mlx_serve.domain.models import ModelInfo, ModelType
+
+
+class MlxEmbeddingModel:
+    """One loaded embedding model (LoadedEmbeddingModel port). All MLX work on ``compute``."""
+
+    def __init__(self, info: ModelInfo, compute: ComputeThread, session: Any) -> None:
+        self.info = info
+        self._compute = compute
+        self._session = session  # an EmbeddingSession; only touched on the compute thread
+
+    async def embed(self, request: EmbedRequest) -> EmbedResult:
+        """Vectors (float32 numpy matrix, request order); see the port for errors."""
+        return await self._compute.run(self._embed_sync, request)
+
+    def embed_blocking(self, request: EmbedRequest) -> EmbedResult:
+        """``embed`` for synchronous callers (benchmarks, CLI); never from the event loop."""
+        return self._compute.call(self._embed_sync, request)
+
+    def _embed_sync(self, request: EmbedRequest) -> EmbedResult:
+        if self._session is None:
+            raise ModelLoadError(f"model '{self.info.name}' was unloaded")
+        return self._session.embed(request)
+
+    async def tokenize(self, texts: list[str]) -> TokenizeResult:
+        """Token ids as ``embed`` feeds them (specials included, truncated to max_length)."""
+        return await self._compute.run(self._tokenize_sync, texts)
+
+    def _tokenize_sync(self, texts: list[str]) -> TokenizeResult:
+        if self._session is None:
+            raise ModelLoadError(f"model '{self.info.name}' was unloaded")
+        return TokenizeResult([e.ids for e in self._session.tokenizer.encode(texts)])
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of the weights in memory (0 once unloaded)."""
+        return self._session.memory_bytes if self._session is not None else 0
+
+    def release(self) -> None:
+        """Drop the weights (compute thread)."""
+        self._session = None
+
+
+class MlxEmbeddingEngine:
+    """Loads embedding models onto MLX; one instance per process, sharing one ComputeThread.
+
+    ``max_batch_tokens`` bounds rows * padded length of one forward pass (memory and
+    latency). ``dtype``: "auto" (float32 on CPU, float16/bfloat16 on GPU) or a dtype name.
+    ``device``: "auto" (GPU when MLX has one), "cpu" or "gpu".
+    """
+
+    def __init__(self, compute: ComputeThread, max_batch_tokens: int = 8192,
+                 dtype: str = "auto", device: str = "auto") -> None:
+        self._compute = compute
+        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device)
+
+    async def load(self, model: ModelInfo) -> MlxEmbeddingModel:
+        """Load weights and tokenizer on the compute thread (seconds; the first load also
+        imports mlx-embeddings). Raises ModelLoadError, WrongModelType."""
+        if model.type is not ModelType.EMBEDDING:
+            raise WrongModelType(model.name, model.type.value, "embeddings")
+        session = await self._compute.run(self._load_sync, model.path, model.max_length)
+        return MlxEmbeddingModel(model, self._compute, session)
+
+    def load_blocking(self, model: ModelInfo) -> MlxEmbeddingModel:
+        """``load`` for synchronous callers."""
+        session = self._compute.call(self._load_sync, model.path, model.max_length)
+        return MlxEmbeddingModel(model, self._compute, session)
+
+    def _load_sync(self, path: Path, max_length: int) -> Any:
+        from mlx_serve.adapters.mlx.embedding_session import EmbeddingSession
+
+        return EmbeddingSession(path, max_length, self._runtime)
+
+    async def unload(self, model: Any) -> None:
+        """Drop the model's arrays and give MLX's buffer cache back to the system."""
+        await self._compute.run(self._unload_sync, model)
+
+    def _unload_sync(self, model: Any) -> None:
+        import mlx.core as mx
+
+        if isinstance(model, MlxEmbeddingModel):
+            model.release()
+        gc.collect()
+        mx.clear_cache()
+
+
+def as_float32(vectors: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(vectors, dtype=np.float32)

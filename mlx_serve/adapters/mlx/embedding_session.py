@@ -1,0 +1,130 @@
+"""A loaded embedding model and the recipe that turns inputs into vectors.
+
+Everything here runs on the compute thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+from loguru import logger
+
+from mlx_serve.adapters.mlx import encoders
+from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
+from mlx_serve.adapters.mlx.checkpoint import mlx_section, pooling_of, read_config, read_json
+from mlx_serve.adapters.mlx.loading import load_module
+from mlx_serve.adapters.mlx.runtime import Runtime
+from mlx_serve.adapters.mlx.tokenization import Encoded, TextTokenizer
+from mlx_serve.domain.errors import InputTooLong, InvalidRequest, MlxServeError
+from mlx_serve.domain.inference import EmbedRequest, EmbedResult
+
+
+class EmbeddingSession:
+    """Weights, tokenizer and pooling of one embedding model, ready to embed."""
+
+    def __init__(self, directory: Path, max_length: int, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.device = runtime.mlx_device()
+        family = str((mlx_section(read_config(directory)) or {}).get("family"))
+        dtype = runtime.compute_dtype(family)
+        with mx.stream(self.device):
+            self.module = load_module(directory, dtype)
+        self.family = self.module.family
+        self.pooling = pooling_of(directory, self.family)
+        self.left_padded = self.family in encoders.LEFT_PADDED
+        self.tokenizer = TextTokenizer(directory, max_length)
+        self.vocab_size = int(self.module.config.get("vocab_size", 0))
+        self.dimensions = int(self.module.config["hidden_size"])
+        self.prompts = read_json(directory / "config_sentence_transformers.json").get("prompts")
+        fast = False
+        if self.device == mx.cpu and dtype == mx.float32:
+            fast = encoders.use_fast_cpu_ops(self.family, self.module.backbone,
+                                             self.module.config)
+        logger.info("loaded {} ({}, {}, pooling {}{}, max {} tokens{})", directory.name,
+                    self.family, dtype, self.pooling.mode,
+                    " + normalize" if self.pooling.normalize else "", max_length,
+                    ", vectorised CPU ops" if fast else "")
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.module.memory_bytes
+
+    def format_text(self, text: str, instruction: str | None) -> str:
+        """Apply the instruction as the model's recipe says (never silently)."""
+        if not instruction:
+            return text
+        if self.family == "qwen3":
+            return f"Instruct: {instruction}\nQuery:{text}"
+        # sentence-transformers: a named prompt from the checkpoint, or the text itself.
+        prompt = self.prompts.get(instruction) if isinstance(self.prompts, dict) else None
+        return f"{prompt if prompt is not None else instruction}{text}"
+
+    def encode_inputs(self, request: EmbedRequest) -> list[Encoded]:
+        """Token ids of every input (texts tokenised, id lists validated), request order."""
+        texts = {i: self.format_text(x, request.instruction)
+                 for i, x in enumerate(request.inputs) if isinstance(x, str)}
+        encoded_texts = dict(zip(texts, self.tokenizer.encode(list(texts.values())),
+                                 strict=True))
+        max_length = self.tokenizer.max_length
+        result: list[Encoded] = []
+        for i, item in enumerate(request.inputs):
+            if i in encoded_texts:
+                encoded = encoded_texts[i]
+            else:
+                ids = self._check_ids(item, i)
+                encoded = Encoded(ids[:max_length], len(ids) > max_length)
+            if not encoded.ids:
+                raise InvalidRequest("input is empty", param=f"input[{i}]")
+            if encoded.truncated and not request.truncate:
+                raise InputTooLong(
+                    f"input[{i}] is longer than the model's maximum of {max_length} tokens "
+                    "(send shorter input or allow truncation)", param=f"input[{i}]")
+            result.append(encoded)
+        return result
+
+    def _check_ids(self, item: Sequence[int], index: int) -> list[int]:
+        ids = list(item)
+        for token in ids:
+            if isinstance(token, bool) or not isinstance(token, (int, np.integer)) \
+                    or not 0 <= token < self.vocab_size:
+                raise InvalidRequest(
+                    f"input[{index}] holds token id {token!r} outside the vocabulary "
+                    f"(0..{self.vocab_size - 1})", param=f"input[{index}]")
+        return [int(t) for t in ids]
+
+    def embed(self, request: EmbedRequest) -> EmbedResult:
+        """Embed every input: sort by length, batch under the token budget, restore order."""
+        if request.dimensions is not None and not 0 < request.dimensions <= self.dimensions:
+            raise InvalidRequest(
+                f"dimensions must be between 1 and {self.dimensions}", param="dimensions")
+        encoded = self.encode_inputs(request)
+        vectors = np.zeros((len(encoded), self.dimensions), dtype=np.float32)
+        batches = plan_batches([len(e.ids) for e in encoded], self.runtime.max_batch_tokens)
+        with mx.stream(self.device):
+            for batch in batches:
+                rows = [encoded[i].ids for i in batch.indices]
+                vectors[list(batch.indices)] = self._forward(rows, batch.length)
+        if request.dimensions is not None:
+            vectors = vectors[:, : request.dimensions]
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.maximum(norms, 1e-12)
+        if not np.isfinite(vectors).all():
+            raise MlxServeError(f"the model produced non-finite values ({self.family}, "
+                                f"{self.module.backbone.__class__.__name__})")
+        return EmbedResult(
+            vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+            prompt_tokens=sum(len(e.ids) for e in encoded),
+            truncated_inputs=sum(1 for e in encoded if e.truncated),
+        )
+
+    def _forward(self, rows: list[list[int]], length: int) -> np.ndarray:
+        ids, mask = pad_rows(rows, length, self.tokenizer.pad_id, left=self.left_padded)
+        ids_array = mx.array(ids, dtype=mx.int32)
+        mask_array = mx.array(mask, dtype=mx.int32)
+        states = encoders.hidden_states(self.family, self.module.backbone, ids_array,
+                                        mask_array)
+        pooled = encoders.pool(states, mask_array, self.pooling, left_padded=self.left_padded)
+        return np.array(pooled.astype(mx.float32))

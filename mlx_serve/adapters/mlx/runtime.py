@@ -1,0 +1,58 @@
+"""Where and in what precision models run: device, compute dtype, batch budget.
+
+Shared by the embedding engine and the reranker. Resolve on the compute thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlx_serve.domain.errors import InvalidRequest
+
+HALF_BY_FAMILY = {"qwen3": "bfloat16"}  # trained in bf16; BERTs are fine (and exact-er) in fp16
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Engine settings; ``device``/``dtype`` "auto" are resolved per model at load."""
+
+    max_batch_tokens: int = 8192
+    dtype: str = "auto"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.max_batch_tokens < 1:
+            raise InvalidRequest("max_batch_tokens must be at least 1")
+        if self.dtype not in ("auto", "float32", "float16", "bfloat16"):
+            raise InvalidRequest(f"unknown dtype '{self.dtype}'", param="dtype")
+        if self.device not in ("auto", "cpu", "gpu"):
+            raise InvalidRequest(f"unknown device '{self.device}'", param="device")
+
+    def mlx_device(self):  # -> mx.Device
+        """The MLX device: the GPU when asked for or available under "auto", else the CPU."""
+        import mlx.core as mx
+
+        if self.device == "cpu":
+            return mx.cpu
+        if self.device == "gpu" or mx.metal.is_available() or _cuda_available():
+            return mx.gpu
+        return mx.cpu
+
+    def compute_dtype(self, family: str):  # -> mx.Dtype
+        """float32 on the CPU; on a GPU bfloat16 for Qwen3 and float16 for BERTs; or forced."""
+        import mlx.core as mx
+
+        name = self.dtype
+        if name == "auto":
+            on_cpu = self.mlx_device() == mx.cpu
+            name = "float32" if on_cpu else HALF_BY_FAMILY.get(family, "float16")
+        return {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}[name]
+
+
+def _cuda_available() -> bool:
+    import mlx.core as mx
+
+    try:
+        return bool(mx.cuda.is_available())
+    except AttributeError:
+        return False
