@@ -6,17 +6,18 @@ The service owns every semantic check of an embedding request so that all drivin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Protocol
 
+from mlx_serve.application.embedding_inputs import (
+    bound_text_lengths,
+    char_limit,
+    check_dimensions,
+    normalize_inputs,
+)
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.names import validate_model_reference
-
-# Token ids are fed to the engines as int32: anything larger cannot be a vocabulary entry and
-# would overflow the conversion (a 500) instead of giving the client a 400.
-_MAX_TOKEN_ID = 2**31 - 1
 
 
 class ModelResolver(Protocol):
@@ -67,11 +68,17 @@ class EmbeddingService:
         """
         info = self.resolve(model_ref)
         normalized = normalize_inputs(inputs, max_inputs=self._max_inputs)
-        _check_dimensions(dimensions, info)
+        check_dimensions(dimensions, info)
         if instruction is not None and not isinstance(instruction, str):
             raise InvalidRequest("instruction must be a string", param="instruction")
         if not isinstance(truncate, bool):
             raise InvalidRequest("truncate must be a boolean", param="truncate")
+        normalized = bound_text_lengths(normalized, info, truncate=truncate)
+        limit = char_limit(info)
+        if instruction is not None and len(instruction) > limit:
+            raise InvalidRequest(
+                f"instruction is longer than {limit} characters", param="instruction"
+            )
         request = EmbedRequest(
             inputs=normalized, instruction=instruction, dimensions=dimensions, truncate=truncate
         )
@@ -88,91 +95,8 @@ class EmbeddingService:
         """Token ids of each text as the model would embed them (special tokens included)."""
         info = self.resolve(model_ref)
         normalized = normalize_inputs(texts, max_inputs=self._max_inputs, allow_tokens=False)
+        # Embed would read no further than this either (ids "as embed would feed them").
+        normalized = bound_text_lengths(normalized, info, truncate=True)
         async with self._cache.use(info) as model:
             result: TokenizeResult = await model.tokenize([str(t) for t in normalized])
         return info, result
-
-
-def normalize_inputs(
-    inputs: object, *, max_inputs: int, allow_tokens: bool = True, param: str = "input"
-) -> list[str | list[int]]:
-    """Turn the accepted input shapes into a list of texts or a list of token-id lists.
-
-    Texts and token ids cannot be mixed in one request: an engine batches one kind.
-    """
-    if isinstance(inputs, str):
-        if not inputs:
-            raise InvalidRequest(f"{param} must not be an empty string", param=param)
-        return [inputs]
-    if not isinstance(inputs, list | tuple):
-        kinds = "a string or a list of strings"
-        if allow_tokens:
-            kinds += ", token ids or lists of token ids"
-        raise InvalidRequest(f"{param} must be {kinds}", param=param)
-    if not inputs:
-        raise InvalidRequest(f"{param} must not be an empty list", param=param)
-    if len(inputs) > max_inputs:
-        raise InvalidRequest(
-            f"{param} has {len(inputs)} items; at most {max_inputs} are allowed per request",
-            param=param,
-        )
-    if allow_tokens and _is_int(inputs[0]):
-        # One tokenised input: [1, 2, 3]; a bad element is named by its own index.
-        _check_token_ids(inputs, param, name_element=True)
-        return [list(inputs)]
-    first = inputs[0]
-    want_text = isinstance(first, str) or not allow_tokens
-    out: list[str | list[int]] = []
-    for i, item in enumerate(inputs):
-        where = f"{param}[{i}]"
-        if want_text:
-            if not isinstance(item, str):
-                raise InvalidRequest(
-                    f"{where} must be a string (inputs of one request are all texts"
-                    + (" or all token-id lists)" if allow_tokens else ")"),
-                    param=where,
-                )
-            if not item:
-                raise InvalidRequest(f"{where} must not be an empty string", param=where)
-            out.append(item)
-        else:
-            if not isinstance(item, list | tuple):
-                raise InvalidRequest(
-                    f"{where} must be a list of token ids (inputs of one request are all "
-                    "texts or all token-id lists)",
-                    param=where,
-                )
-            if not item:
-                raise InvalidRequest(f"{where} must not be an empty list", param=where)
-            _check_token_ids(item, where)
-            out.append(list(item))
-    return out
-
-
-def _is_int(value: object) -> bool:
-    # bool is an int subclass, but `true` is never a token id.
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_token_ids(ids: Sequence[object], param: str, *, name_element: bool = False) -> None:
-    for j, token in enumerate(ids):
-        if not _is_int(token) or not 0 <= token <= _MAX_TOKEN_ID:  # type: ignore[operator]
-            where = f"{param}[{j}]"
-            raise InvalidRequest(
-                f"{where} must be a non-negative integer token id, got {token!r}"[:300],
-                param=where if name_element else param,
-            )
-
-
-def _check_dimensions(dimensions: object, info: ModelInfo) -> None:
-    if dimensions is None:
-        return
-    if not _is_int(dimensions):
-        raise InvalidRequest("dimensions must be an integer", param="dimensions")
-    native = info.dimensions
-    if dimensions < 1 or (native is not None and dimensions > native):  # type: ignore[operator]
-        limit = f"between 1 and {native}" if native is not None else "at least 1"
-        raise InvalidRequest(
-            f"dimensions must be {limit} for model '{info.name}', got {dimensions}",
-            param="dimensions",
-        )

@@ -155,3 +155,31 @@ def test_tokenize(service):
     assert err.value.param == "input[0]"
     with pytest.raises(WrongModelType):
         run(service.tokenize("rr", "x"))
+
+
+def test_huge_text_is_cut_before_the_engine_and_still_counted_as_truncated(service, cache):
+    from mlx_serve.application.embedding_inputs import CHARS_PER_TOKEN_BOUND
+
+    run(service.embed("mini", "warm"))
+    model = cache.models["mini"]
+    seen = []
+    original = model.embed
+
+    async def recording(request):
+        seen.append(request)
+        return await original(request)
+
+    model.embed = recording
+    huge = "word " * 100_000
+    _, result = run(service.embed("mini", ["short", huge]))
+    limit = 6 * CHARS_PER_TOKEN_BOUND  # max_length of "mini" is 6
+    sent = seen[-1].inputs
+    assert sent[0] == "short"
+    assert len(sent[1]) <= limit and huge.startswith(sent[1])
+    assert result.truncated_inputs == 1 and len(result.vectors) == 2
+    with pytest.raises(InputTooLong) as err:
+        run(service.embed("mini", ["short", huge], truncate=False))
+    assert err.value.param == "input[1]"
+    with pytest.raises(InvalidRequest) as err:
+        run(service.embed("mini", "x", instruction=huge))
+    assert err.value.param == "instruction"
