@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         return self.models_dir
 
     @property
+    def downloads_path(self) -> Path:
+        """Hub downloads in progress, beside the models (same filesystem, hidden from list)."""
+        return self.models_path / ".downloads"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 

@@ -1,0 +1,42 @@
+"""The composition root: builds the object graph for the CLI and the HTTP server.
+
+The only package that imports ``dependency_injector`` and concrete adapters (see
+architecture/importlinter.ini). Heavy imports happen inside functions, after the command line
+has been parsed, and after the optimised BLAS is loaded (it must precede ``mlx.core``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlx_serve.bootstrap.container import Container
+    from mlx_serve.config.settings import Settings
+    from mlx_serve.entrypoints.cli.context import CliContext
+
+
+def build_container(settings: Settings) -> Container:
+    """The container for ``settings``, with the BLAS chosen before MLX is imported."""
+    from mlx_serve.adapters.mlx.blas import activate_blas
+
+    activate_blas(settings.blas_library)
+    from mlx_serve.bootstrap.container import Container
+
+    return Container(settings=settings)
+
+
+def cli_context(settings: Settings) -> CliContext:
+    """What CLI commands work with; ``serve`` runs the HTTP server in this process."""
+    from mlx_serve.entrypoints.http.logging import configure_logging
+
+    configure_logging(settings.log_level)
+    from mlx_serve.entrypoints.cli.context import CliContext
+
+    container = build_container(settings)
+
+    def serve(host: str, port: int, preload: list[str]) -> int:
+        from mlx_serve.bootstrap.server import run_server
+
+        return run_server(container, host, port, preload)
+
+    return CliContext(settings=settings, catalog=container.catalog(), serve=serve)

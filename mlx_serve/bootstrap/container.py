@@ -1,0 +1,76 @@
+"""The dependency-injector container: which adapter implements which port.
+
+Importing this module imports mlx.core (through the MLX adapter), so ``mlx_serve.bootstrap``
+activates the optimised BLAS before importing it.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from mlx_serve import __version__
+from mlx_serve.adapters.huggingface.repository import HuggingFaceRepository
+from mlx_serve.adapters.mlx.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.converter import MlxConverter
+from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
+from mlx_serve.adapters.mlx.reranker import MlxReranker
+from mlx_serve.adapters.store.filesystem_store import FilesystemModelStore
+from mlx_serve.adapters.store.local_repository import LocalDirectoryRepository
+from mlx_serve.application.catalog import ModelCatalog
+from mlx_serve.application.clock import SystemClock
+from mlx_serve.application.embedding_service import EmbeddingService
+from mlx_serve.application.health import HealthState
+from mlx_serve.application.preload import Preloader
+from mlx_serve.application.rerank_service import RerankService
+from mlx_serve.application.residency import ModelResidencyCache
+from mlx_serve.config.settings import Settings
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    # Driven adapters.
+    store = providers.Singleton(FilesystemModelStore, settings.provided.models_path)
+    local_repository = providers.Singleton(LocalDirectoryRepository)
+    hub_repository = providers.Singleton(HuggingFaceRepository, settings.provided.downloads_path)
+    converter = providers.Singleton(MlxConverter)
+    compute = providers.Singleton(ComputeThread)
+    embedding_engine = providers.Singleton(
+        MlxEmbeddingEngine,
+        compute,
+        settings.provided.max_batch_tokens,
+        settings.provided.dtype,
+        settings.provided.device,
+    )
+    reranker = providers.Singleton(
+        MlxReranker,
+        compute,
+        settings.provided.max_batch_tokens,
+        settings.provided.dtype,
+        settings.provided.device,
+    )
+    clock = providers.Singleton(SystemClock)
+
+    # Application services.
+    catalog = providers.Singleton(
+        ModelCatalog,
+        store,
+        providers.List(local_repository, hub_repository),
+        converter,
+        settings.provided.aliases,
+        quantize_group_size=settings.provided.quantize_group_size,
+    )
+    cache = providers.Singleton(
+        ModelResidencyCache,
+        embedding_engine,
+        reranker,
+        clock,
+        settings.provided.cache_max_embedding_models,
+        settings.provided.cache_max_reranker_models,
+        settings.provided.cache_ttl_seconds,
+    )
+    embedding = providers.Singleton(EmbeddingService, catalog, cache, settings.provided.max_inputs)
+    rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
+    health = providers.Singleton(HealthState)
+    preloader = providers.Singleton(Preloader, catalog, cache, health)
+    version = providers.Object(__version__)

@@ -1,0 +1,71 @@
+"""Run the HTTP server in this process: one Sanic process, MLX on its compute thread."""
+
+from __future__ import annotations
+
+import time
+
+from loguru import logger as log
+from sanic import Sanic
+
+from mlx_serve.adapters.mlx.runtime import Runtime
+from mlx_serve.bootstrap.container import Container
+from mlx_serve.entrypoints.http.app import create_app
+from mlx_serve.entrypoints.http.services import HttpServices
+
+
+def build_app(container: Container) -> Sanic:
+    """The Sanic app over the container's services, with start-up and shutdown hooks."""
+    settings = container.settings()
+    health = container.health()
+    health.started_at = time.time()
+    services = HttpServices(
+        embedding=container.embedding(),
+        rerank=container.rerank(),
+        catalog=container.catalog(),
+        cache=container.cache(),
+        health=health,
+        version=container.version(),
+        device=container.compute().call(_describe_device, settings.device),
+    )
+    app = create_app(
+        services,
+        max_request_bytes=settings.max_request_bytes,
+        graceful_timeout_seconds=settings.graceful_timeout_seconds,
+        mark_ready_on_start=False,  # the Preloader marks the server ready
+    )
+    return app
+
+
+def run_server(container: Container, host: str, port: int, preload: list[str]) -> int:
+    """Serve on ``host:port`` until SIGINT/SIGTERM; requests in flight finish first.
+
+    Returns the process exit code (0 after a graceful stop).
+    """
+    app = build_app(container)
+    cache = container.cache()
+    preloader = container.preloader()
+
+    @app.before_server_start
+    async def _start(app: Sanic) -> None:
+        container.store().clean_stale()
+        cache.start_sweeper()
+        preloader.start(preload)
+
+    @app.after_server_stop
+    async def _stop(app: Sanic) -> None:
+        await preloader.close()
+        await cache.close()
+        container.compute().close()
+
+    log.info(
+        "mlx-serve {} on http://{}:{} (device: {})",
+        container.version(), host, port, app.ctx.services.device,
+    )
+    app.run(host=host, port=port, single_process=True, access_log=False, motd=False)
+    return 0
+
+
+def _describe_device(device: str) -> str:
+    """The MLX device models run on, e.g. ``cpu`` or ``gpu``; called on the compute thread."""
+    kind = Runtime(device=device).mlx_device()  # mx.cpu or mx.gpu (a DeviceType)
+    return getattr(kind, "name", str(kind))
