@@ -29,7 +29,9 @@ def cli_context(settings: Settings) -> CliContext:
     """What CLI commands work with; ``serve`` runs the HTTP server in this process."""
     from mlx_serve.entrypoints.http.logging import configure_logging
 
-    configure_logging(settings.log_level)
+    # Commands other than the server print their own results; only warnings belong beside them.
+    quiet = settings.log_level if settings.log_level in ("TRACE", "DEBUG") else "WARNING"
+    configure_logging(quiet)
     from mlx_serve.entrypoints.cli.context import CliContext
 
     container = build_container(settings)
@@ -37,6 +39,7 @@ def cli_context(settings: Settings) -> CliContext:
     def serve(host: str, port: int, preload: list[str]) -> int:
         from mlx_serve.bootstrap.server import run_server
 
+        configure_logging(settings.log_level)
         return run_server(container, host, port, preload)
 
     return CliContext(settings=settings, catalog=container.catalog(), serve=serve)
