@@ -11,7 +11,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from mlx_serve.adapters.mlx.fast_ops import FastGELU
+from mlx_serve.adapters.mlx.encoders import masked_value, use_fast_cpu_ops
 from mlx_serve.adapters.mlx.loading import LoadedModule
 from mlx_serve.domain.errors import ModelLoadError
 
@@ -30,7 +30,7 @@ def causal_padding_mask(attention: mx.array, dtype: mx.Dtype) -> mx.array:
     length = attention.shape[1]
     causal = mx.tril(mx.ones((length, length), dtype=mx.bool_))
     allowed = causal[None, None, :, :] & (attention[:, None, None, :] > 0)
-    negative = mx.array(float(mx.finfo(dtype).min) / 2, dtype=dtype)
+    negative = mx.array(masked_value(dtype), dtype=dtype)
     return mx.where(allowed, mx.array(0, dtype=dtype), negative)
 
 
@@ -115,7 +115,7 @@ class CrossEncoderScorer:
 
     left_padding = False
 
-    def __init__(self, module: LoadedModule, fast_activations: bool) -> None:
+    def __init__(self, module: LoadedModule, fast_cpu_ops: bool) -> None:
         self.family = module.family
         self.body = module.backbone
         self.heads = module.heads
@@ -131,10 +131,9 @@ class CrossEncoderScorer:
         self.positive = self._positive_label(labels)
         if self.family == "bert" and self.body.pooler is None:
             raise ModelLoadError("a BERT cross-encoder needs its pooler weights")
-        if fast_activations:
-            # MLX's CPU erf is scalar libm; the rational erf is ~1e-7 from it.
-            for layer in self.body.encoder.layer:
-                layer.intermediate.intermediate_act_fn = FastGELU()
+        if fast_cpu_ops:
+            # MLX's CPU erf/exp are scalar libm; the vectorised versions agree within ~1e-6.
+            use_fast_cpu_ops(self.family, self.body, config)
 
     def _positive_label(self, labels: dict[str, str]) -> int:
         if self.num_labels == 1:

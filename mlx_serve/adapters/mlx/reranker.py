@@ -16,12 +16,14 @@ from typing import Any
 from loguru import logger
 
 from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
+from mlx_serve.adapters.mlx.checkpoint import mlx_section, read_config
 from mlx_serve.adapters.mlx.compute_thread import ComputeThread
 from mlx_serve.adapters.mlx.rerank_inputs import (
     CrossEncoderPairEncoder,
     EncodedPair,
     Qwen3PairEncoder,
 )
+from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.adapters.mlx.tokenization import load_tokenizer, pad_token_id
 from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel
 from mlx_serve.domain.inference import RerankRequest, RerankResult
@@ -40,8 +42,10 @@ class MlxLoadedReranker:
         memory_bytes: int,
         compute: ComputeThread,
         max_batch_tokens: int,
+        device: Any,
     ) -> None:
         self.info = info
+        self.device = device
         self.encoder = encoder
         self.scorer = scorer
         self.pad_id = pad_id
@@ -74,6 +78,14 @@ class MlxLoadedReranker:
         """Scores of encoded pairs in their order, in length-sorted token-budget batches."""
         import mlx.core as mx
 
+        if self.scorer is None:
+            raise ModelLoadError(f"model '{self.info.name}' was unloaded")
+        with mx.stream(self.device):
+            return self._score_batches(pairs)
+
+    def _score_batches(self, pairs: list[EncodedPair]) -> list[float]:
+        import mlx.core as mx
+
         scores = [0.0] * len(pairs)
         left = self.scorer.left_padding
         for batch in plan_batches([len(p.ids) for p in pairs], self._max_batch_tokens):
@@ -100,9 +112,7 @@ class MlxReranker:
         device: str = "auto",
     ) -> None:
         self._compute = compute
-        self._max_batch_tokens = max_batch_tokens
-        self._dtype = dtype
-        self._device = device
+        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device)
 
     async def load(self, model: ModelInfo) -> MlxLoadedReranker:
         """Load the model's files on the compute thread; raises ModelLoadError."""
@@ -121,9 +131,12 @@ class MlxReranker:
         from mlx_serve.adapters.mlx.loading import load_module
         from mlx_serve.adapters.mlx.rerank_models import CrossEncoderScorer, Qwen3Scorer
 
-        on_cpu = self._select_device(mx)
         directory = Path(model.path)
-        module = load_module(directory, self._compute_dtype(mx, on_cpu))
+        device = self._runtime.mlx_device()
+        family = str((mlx_section(read_config(directory)) or {}).get("family"))
+        dtype = self._runtime.compute_dtype(family)
+        with mx.stream(device):
+            module = load_module(directory, dtype)
         tokenizer = load_tokenizer(directory)
         pad_id = pad_token_id(directory, tokenizer)
         max_length = model.max_length
@@ -134,7 +147,8 @@ class MlxReranker:
         elif module.family in ("bert", "xlm_roberta"):
             types = int(module.config.get("type_vocab_size", 1)) > 1
             encoder = CrossEncoderPairEncoder(tokenizer, max_length, use_token_types=types)
-            scorer = CrossEncoderScorer(module, fast_activations=on_cpu)
+            fast = device == mx.cpu and dtype == mx.float32
+            scorer = CrossEncoderScorer(module, fast_cpu_ops=fast)
         else:
             raise UnsupportedModel(f"no reranker recipe for the {module.family} family")
         loaded = MlxLoadedReranker(
@@ -144,30 +158,18 @@ class MlxReranker:
             pad_id,
             module.memory_bytes,
             self._compute,
-            self._max_batch_tokens,
+            self._runtime.max_batch_tokens,
+            device,
         )
         logger.info(
-            "loaded reranker {} ({}, {} MB)",
+            "loaded reranker {} ({}, {}, max {} tokens, {} MB)",
             model.name,
             module.family,
+            dtype,
+            max_length,
             module.memory_bytes // 2**20,
         )
         return loaded
-
-    def _select_device(self, mx: Any) -> bool:
-        """Set the compute thread's default device; returns whether it is the CPU."""
-        gpu = self._device == "gpu" or (self._device == "auto" and mx.is_available(mx.gpu))
-        mx.set_default_device(mx.gpu if gpu else mx.cpu)
-        return not gpu
-
-    def _compute_dtype(self, mx: Any, on_cpu: bool) -> Any:
-        """The explicit dtype; for auto, float32 on the CPU (no fast half kernels there)
-        and the stored dtype on a GPU."""
-        if self._dtype != "auto":
-            return {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}[
-                self._dtype
-            ]
-        return mx.float32 if on_cpu else None
 
     @staticmethod
     def _unload_sync(model: MlxLoadedReranker) -> None:

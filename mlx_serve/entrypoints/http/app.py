@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sanic import Blueprint, Sanic
 
 from mlx_serve.entrypoints.http.errors import handle_exception
-from mlx_serve.entrypoints.http.routes import embeddings, health, models, tokenize
+from mlx_serve.entrypoints.http.routes import embeddings, health, models, rerank, tokenize
 from mlx_serve.entrypoints.http.services import HttpServices
 
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -47,7 +47,7 @@ def create_app(
     app.config.MOTD = False
     app.error_handler.add(Exception, handle_exception)
 
-    for module in (embeddings, models, health, tokenize):
+    for module in (embeddings, models, health, tokenize, rerank):
         app.blueprint(module.blueprint())
     for bp in extra_blueprints:
         app.blueprint(bp)
