@@ -10,6 +10,7 @@ from sanic import Sanic
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.bootstrap.container import Container
 from mlx_serve.entrypoints.http.app import create_app
+from mlx_serve.entrypoints.http.server import serve
 from mlx_serve.entrypoints.http.services import HttpServices
 
 
@@ -61,7 +62,7 @@ def run_server(container: Container, host: str, port: int, preload: list[str]) -
         "mlx-serve {} on http://{}:{} (device: {})",
         container.version(), host, port, app.ctx.services.device,
     )
-    app.run(host=host, port=port, single_process=True, access_log=False, motd=False)
+    serve(app, host, port)
     return 0
 
 
