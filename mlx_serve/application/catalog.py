@@ -136,11 +136,14 @@ class ModelCatalog:
             # original checkpoint is not kept beside the converted model.
             if checkpoint.cleanup is not None:
                 checkpoint.cleanup()
-        if replaced is not None and replaced.name != info.name:
-            # The same name spelled in another case. On a case-insensitive filesystem the
-            # commit has already replaced it, and removing it would remove the new model.
-            if any(m.name == replaced.name for m in self._store.list()):
-                self._store.remove(replaced.name)
+        # The same name spelled in another case is replaced too. On a case-insensitive
+        # filesystem the commit already did that, and removing it would remove the new model.
+        if (
+            replaced is not None
+            and replaced.name != info.name
+            and any(m.name == replaced.name for m in self._store.list())
+        ):
+            self._store.remove(replaced.name)
         report(PullProgress("success"))
         return info
 
