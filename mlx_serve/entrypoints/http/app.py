@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sanic import Blueprint, Sanic
 
+from mlx_serve.entrypoints.http import auto_download, ollama
 from mlx_serve.entrypoints.http.errors import handle_exception
 from mlx_serve.entrypoints.http.routes import embeddings, health, models, rerank, tokenize
 from mlx_serve.entrypoints.http.services import HttpServices
@@ -47,10 +48,11 @@ def create_app(
     app.config.MOTD = False
     app.error_handler.add(Exception, handle_exception)
 
-    for module in (embeddings, models, health, tokenize, rerank):
+    for module in (embeddings, models, health, tokenize, rerank, ollama):
         app.blueprint(module.blueprint())
     for bp in extra_blueprints:
         app.blueprint(bp)
+    app.register_middleware(auto_download.before_request, "request")
 
     @app.after_server_start
     async def _ready(app: Sanic) -> None:
