@@ -72,3 +72,7 @@ class Overloaded(MlxServeError):
     def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class ServiceError(MlxServeError):
+    """The OS service manager (systemd --user, launchd) is unavailable or refused a command."""

@@ -326,3 +326,16 @@ class ServerRegistry(Protocol):
     def remove(self, port: int) -> None:
         """Delete the record for ``port``; missing is not an error."""
         ...
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What the OS user service runs: the foreground server, as ``mlx-serve start
+    --foreground`` runs it, with the environment it needs (a service starts with almost none)."""
+
+    program: tuple[str, ...]  # argv; program[0] an absolute path (the current interpreter)
+    environment: dict[str, str]  # MLX_SERVE_* and PATH
+    log_file: Path  # stdout and stderr are appended here
+    working_directory: Path
+    # Longer than the server's graceful drain, so the manager never kills a draining server.
+    stop_timeout_seconds: int

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mlx_serve.application.catalog import ModelCatalog
+    from mlx_serve.application.lifecycle import ServerLifecycle
+    from mlx_serve.application.service_control import ServiceControl
     from mlx_serve.config.settings import Settings
 
 # serve(host, port, preload) runs the HTTP server in this process until it is stopped and
@@ -29,3 +31,6 @@ class CliContext:
     settings: Settings
     catalog: ModelCatalog
     serve: ServeFunction
+    # Background servers (start/status/stop) and the OS user service; None until wired.
+    lifecycle: ServerLifecycle | None = None
+    service_control: ServiceControl | None = None

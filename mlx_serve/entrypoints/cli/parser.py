@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 
 from mlx_serve import __version__
-from mlx_serve.entrypoints.cli.commands import list_models, pull, remove, show_model, start
+from mlx_serve.entrypoints.cli.commands import (
+    completion,
+    list_models,
+    pull,
+    remove,
+    server,
+    service,
+    show_model,
+    start,
+)
 
 # Each module's register(subparsers) adds one command; the order is the order of --help.
-COMMANDS = [start, pull, list_models, show_model, remove]
+COMMANDS = [start, pull, list_models, show_model, remove, server, service, completion]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,4 +30,5 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(subparsers)
+    completion.attach_completers(parser)
     return parser

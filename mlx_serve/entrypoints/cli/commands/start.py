@@ -65,8 +65,7 @@ def run_foreground(context: CliContext) -> int:
 
 
 def run_background(args: argparse.Namespace, context: CliContext) -> int:
-    """Placeholder until server lifecycle management lands."""
-    from mlx_serve.entrypoints.cli.output import error
+    """Detached server, PID file, wait for /health: see commands/server.py."""
+    from mlx_serve.entrypoints.cli.commands import server
 
-    error("background mode is not available yet; run 'mlx-serve start --foreground'")
-    return 1
+    return server.run_background(args, context)

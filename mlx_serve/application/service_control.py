@@ -1,0 +1,78 @@
+"""Running mlx-serve as the OS user service (launchd on macOS, systemd on Linux).
+
+The service runs the foreground server (`python -m mlx_serve start --foreground`) with the
+interpreter and environment of the person who installed it: a service starts with almost no
+environment, so MLX_SERVE_* and PATH are written into the unit/plist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlx_serve.domain.errors import ServiceError
+from mlx_serve.domain.ports import ServiceDefinition, ServiceManager, ServiceStatus
+
+# The manager waits this much longer than the server's drain before it kills the server.
+STOP_MARGIN_SECONDS = 15
+
+
+def service_definition(
+    *,
+    python: str,
+    home: Path,
+    logs_dir: Path,
+    environment: Mapping[str, str],
+    graceful_timeout_seconds: float,
+) -> ServiceDefinition:
+    """What the service runs. ``python`` is the current interpreter (absolute path)."""
+    kept = {
+        key: value
+        for key, value in environment.items()
+        if key.startswith("MLX_SERVE_") or key in ("PATH", "HF_HOME", "HF_ENDPOINT", "LANG")
+    }
+    kept["MLX_SERVE_HOME"] = str(home)  # the home it was installed with, explicitly
+    kept["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file at once
+    return ServiceDefinition(
+        program=(python, "-m", "mlx_serve", "start", "--foreground"),
+        environment=kept,
+        log_file=logs_dir / "mlx-serve-service.log",
+        working_directory=home,
+        stop_timeout_seconds=math.ceil(graceful_timeout_seconds) + STOP_MARGIN_SECONDS,
+    )
+
+
+class ServiceControl:
+    """The `mlx-serve service ...` use cases over a ServiceManager. Blocking."""
+
+    def __init__(self, manager: ServiceManager) -> None:
+        self._manager = manager
+
+    def install(self) -> Path:
+        """Write and register the unit/plist; idempotent. Returns the file."""
+        return self._manager.install()
+
+    def uninstall(self) -> bool:
+        """Stop and remove the service; False when it was not installed."""
+        try:
+            installed = self._manager.status().installed
+        except ServiceError:  # manager unreachable: remove the files all the same
+            installed = True
+        self._manager.uninstall()
+        return installed
+
+    def start(self) -> None:
+        self._manager.start()
+
+    def stop(self) -> None:
+        self._manager.stop()
+
+    def enable(self) -> None:
+        self._manager.enable()
+
+    def disable(self) -> None:
+        self._manager.disable()
+
+    def status(self) -> ServiceStatus:
+        return self._manager.status()
