@@ -141,3 +141,25 @@ def test_usage_errors_exit_2(cli):
         with pytest.raises(SystemExit) as exited:
             main(argv)
         assert exited.value.code == 2
+
+
+def test_progress_on_a_terminal_rewrites_one_line_per_status():
+    import io
+
+    from mlx_serve.domain.ports import PullProgress
+    from mlx_serve.entrypoints.cli.progress import ProgressPrinter
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    printer = ProgressPrinter(stream)
+    printer(PullProgress("pulling manifest"))
+    for done in (0, 500, 1000):
+        printer(PullProgress("pulling model.safetensors", total=1000, completed=done))
+    printer(PullProgress("success"))
+    printer.finish()
+    lines = stream.getvalue().split("\n")
+    assert len(lines) == 4 and lines[-1] == ""  # three statuses, each ended once
+    assert lines[1].count("\r") == 3 and lines[1].endswith("100% (1.0 KB/1.0 KB)")
