@@ -42,4 +42,8 @@ def cli_context(settings: Settings) -> CliContext:
         configure_logging(settings.log_level)
         return run_server(container, host, port, preload)
 
-    return CliContext(settings=settings, catalog=container.catalog(), serve=serve)
+    from mlx_serve.bootstrap import ops
+
+    return CliContext(
+        settings=settings, catalog=container.catalog(), serve=serve, **ops.cli_fields(settings)
+    )
