@@ -196,3 +196,23 @@ def test_failed_start_shows_the_log_and_exits_non_zero(env):
     assert "exited during start-up" in result.stderr
     assert "last lines of the log" in result.stderr and "no-such-model" in result.stderr
     assert not pid_file(env, port).exists()
+
+
+def test_a_broken_preload_is_reported_and_the_others_are_served(env, models_dir, tmp_path):
+    import shutil
+
+    own = tmp_path / "models"
+    shutil.copytree(models_dir / MODEL, own / MODEL)
+    shutil.copytree(models_dir / MODEL, own / "broken")
+    meta = json.loads((own / "broken" / "mlx-serve.json").read_text())
+    (own / "broken" / "mlx-serve.json").write_text(json.dumps({**meta, "name": "broken"}))
+    (own / "broken" / "model.safetensors").write_bytes(b"not a checkpoint")
+    env["MLX_SERVE_MODELS_DIR"] = str(own)
+    port = free_port()
+    start(env, port, "--preload", f"broken,{MODEL}")
+    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
+    assert health["status"] == "ok" and health["models_loaded"] == [MODEL]
+    assert "broken" in health["preload_failures"]
+    assert embed(port, ["still serving"]).status_code == 200
+    log = Path(env["MLX_SERVE_HOME"]) / "logs" / f"mlx-serve-{port}.log"
+    assert "preload of model 'broken' failed" in log.read_text()
