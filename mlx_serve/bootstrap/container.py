@@ -16,11 +16,13 @@ from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
 from mlx_serve.adapters.mlx.reranker import MlxReranker
 from mlx_serve.adapters.store.filesystem_store import FilesystemModelStore
 from mlx_serve.adapters.store.local_repository import LocalDirectoryRepository
+from mlx_serve.application.auto_download import AutoDownloader
 from mlx_serve.application.catalog import ModelCatalog
 from mlx_serve.application.clock import SystemClock
 from mlx_serve.application.embedding_service import EmbeddingService
 from mlx_serve.application.health import HealthState
 from mlx_serve.application.preload import Preloader
+from mlx_serve.application.pull_jobs import PullJobs
 from mlx_serve.application.rerank_service import RerankService
 from mlx_serve.application.residency import ModelResidencyCache
 from mlx_serve.config.settings import Settings
@@ -73,4 +75,12 @@ class Container(containers.DeclarativeContainer):
     rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)
+    pull_jobs = providers.Singleton(PullJobs, catalog)
+    auto_downloader = providers.Singleton(
+        AutoDownloader,
+        catalog,
+        pull_jobs,
+        aliases=settings.provided.aliases,
+        timeout_seconds=settings.provided.auto_download_timeout_seconds,
+    )
     version = providers.Object(__version__)

@@ -28,6 +28,9 @@ def build_app(container: Container) -> Sanic:
         version=container.version(),
         device=container.compute().call(_describe_device, settings.device),
     )
+    services.extras["pulls"] = container.pull_jobs()
+    if settings.auto_download:
+        services.extras["auto_download"] = container.auto_downloader()
     app = create_app(
         services,
         max_request_bytes=settings.max_request_bytes,
