@@ -7,6 +7,7 @@ from typing import TextIO
 
 from mlx_serve.domain.ports import PullProgress
 from mlx_serve.entrypoints.cli.output import human_size
+from mlx_serve.entrypoints.cli.transfer_bar import TransferMeter, render
 
 
 class ProgressPrinter:
@@ -17,6 +18,7 @@ class ProgressPrinter:
         self._tty = self._stream.isatty()
         self._status: str | None = None
         self._open_line = False  # a terminal line that \r will overwrite
+        self._meter = TransferMeter()
 
     def __call__(self, event: PullProgress) -> None:
         if event.status == self._status:
@@ -24,6 +26,7 @@ class ProgressPrinter:
                 self._rewrite(self._describe(event))
             return
         self._status = event.status
+        self._meter = TransferMeter()
         self.finish()
         if self._tty:
             self._rewrite(self._describe(event))
@@ -47,5 +50,4 @@ class ProgressPrinter:
         if not self._tty:
             return f"{event.status} ({human_size(event.total)})"
         done = event.completed or 0
-        percent = 100 * done // event.total
-        return f"{event.status} {percent:3d}% ({human_size(done)}/{human_size(event.total)})"
+        return render(event.status, done, event.total, self._meter.update(done))
