@@ -45,6 +45,8 @@ def run_server(container: Container, host: str, port: int, preload: list[str]) -
 
     Returns the process exit code (0 after a graceful stop).
     """
+    # Fail before binding, with a message naming the path, when the store cannot exist there.
+    container.settings().models_path.mkdir(parents=True, exist_ok=True)
     app = build_app(container)
     cache = container.cache()
     preloader = container.preloader()

@@ -189,12 +189,16 @@ def test_start_on_a_busy_port_is_refused(env):
     assert not pid_file(env, port).exists()
 
 
-def test_failed_start_shows_the_log_and_exits_non_zero(env):
+def test_failed_start_shows_the_log_and_exits_non_zero(env, tmp_path):
+    # A models directory that is a file: the server process fails while starting up.
+    not_a_dir = tmp_path / "models-file"
+    not_a_dir.write_text("")
+    env["MLX_SERVE_MODELS_DIR"] = str(not_a_dir)
     port = free_port()
-    result = start(env, port, "--preload", "no-such-model", check=False)
+    result = start(env, port, check=False)
     assert result.returncode == 1
     assert "exited during start-up" in result.stderr
-    assert "last lines of the log" in result.stderr and "no-such-model" in result.stderr
+    assert "last lines of the log" in result.stderr and "models-file" in result.stderr
     assert not pid_file(env, port).exists()
 
 
@@ -209,10 +213,11 @@ def test_a_broken_preload_is_reported_and_the_others_are_served(env, models_dir,
     (own / "broken" / "model.safetensors").write_bytes(b"not a checkpoint")
     env["MLX_SERVE_MODELS_DIR"] = str(own)
     port = free_port()
-    start(env, port, "--preload", f"broken,{MODEL}")
+    start(env, port, "--preload", f"broken,no-such-model,{MODEL}")
     health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
     assert health["status"] == "ok" and health["models_loaded"] == [MODEL]
     assert "broken" in health["preload_failures"]
+    assert "not found" in health["preload_failures"]["no-such-model"]
     assert embed(port, ["still serving"]).status_code == 200
     log = Path(env["MLX_SERVE_HOME"]) / "logs" / f"mlx-serve-{port}.log"
     assert "preload of model 'broken' failed" in log.read_text()

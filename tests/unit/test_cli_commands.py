@@ -115,12 +115,14 @@ def test_start_foreground_applies_flags_over_settings(cli, monkeypatch):
     assert state["served"] == [("127.0.0.1", 9999, ["installed"]), ("0.0.0.0", 1234, [])]
 
 
-def test_start_checks_preload_names_before_serving(cli, capsys):
+def test_start_rejects_unsafe_preload_names_and_warns_about_missing_ones(cli, capsys):
     main, state = cli
-    assert main(["start", "--foreground", "--preload", "installed,missing"]) == 1
-    assert "model 'missing' not found" in capsys.readouterr().err
     assert main(["start", "--foreground", "--preload", "../x"]) == 1
     assert not state["served"]
+    # A model that is not installed is reported, and the server still serves the others.
+    assert main(["start", "--foreground", "--preload", "installed,missing"]) == 0
+    assert "model 'missing' not found" in capsys.readouterr().err
+    assert state["served"][-1][2] == ["installed", "missing"]
 
 
 def test_bad_settings_are_one_line_errors(cli, monkeypatch, capsys):

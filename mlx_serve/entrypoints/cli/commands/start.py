@@ -53,14 +53,25 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def run_foreground(context: CliContext) -> int:
-    """Serve in this process; preload names are checked first so a typo fails fast."""
+    """Serve in this process until SIGINT/SIGTERM.
+
+    Preload names that could escape the models directory stop the start at once. A name that
+    is not installed only warns: the server reports it in /health and serves the others.
+    """
+    import sys
+
+    from mlx_serve.domain.errors import ModelNotFound
     from mlx_serve.domain.names import validate_model_reference
 
     settings = context.settings
     for name in settings.preload_models:
         validate_model_reference(name, param="preload")
-        if not settings.auto_download:
+        if settings.auto_download:
+            continue
+        try:
             context.catalog.resolve(name)
+        except ModelNotFound as exc:
+            print(f"mlx-serve: warning: cannot preload: {exc.message}", file=sys.stderr)
     return context.serve(settings.host, settings.port, list(settings.preload_models))
 
 
