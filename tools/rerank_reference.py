@@ -68,7 +68,9 @@ class Qwen3RerankerReference:
 
     @torch.no_grad()
     def compute_logits(self, inputs: dict[str, torch.Tensor]) -> list[float]:
-        batch_scores = self.model(**inputs).logits[:, -1, :]
+        # logits_to_keep=1: only the last position's logits, the only ones the recipe reads
+        # (the same numbers; a full (batch, length, 151k) logits tensor is gigabytes).
+        batch_scores = self.model(**inputs, logits_to_keep=1).logits[:, -1, :]
         true_vector = batch_scores[:, self.token_true_id]
         false_vector = batch_scores[:, self.token_false_id]
         batch_scores = torch.stack([false_vector, true_vector], dim=1)
