@@ -20,6 +20,8 @@ from mlx_serve.domain.errors import (
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.names import validate_model_name, validate_model_reference
 from mlx_serve.domain.ports import (
+    ConversionOptions,
+    FetchedCheckpoint,
     ModelConverter,
     ModelRepository,
     ModelStore,
@@ -114,23 +116,23 @@ class ModelCatalog:
         source = self._aliases.get(source.casefold(), source) if isinstance(source, str) else source
         repository = self._repository_for(source)
         report(PullProgress("pulling manifest"))
+        installed_before = {m.name.casefold() for m in self._store.list()}
         checkpoint = repository.fetch(source, revision, report)
         try:
             name = name or default_name(checkpoint.source)
-            replaced = self._check_free(name, force)
-            staging = self._store.staging_directory(name)
             try:
-                report(PullProgress("converting"))
-                metadata = self._converter.convert(checkpoint, staging, options)
-                if keep_original:
-                    self._store.include_original(staging, checkpoint.directory)
-                report(PullProgress("verifying"))
-                info = model_info(name, checkpoint, metadata, created=self._now())
-                report(PullProgress("writing manifest"))
-                info = self._store.commit(staging, info, replace=force)
-            except BaseException:
-                self._store.discard(staging)
-                raise
+                info, replaced = self._install(
+                    checkpoint, name, options, force=force, keep_original=keep_original,
+                    report=report,
+                )
+            except ModelAlreadyExists:
+                # Another pull of the same checkpoint (a CLI pull beside the server) shared
+                # our download and installed it first: its result is ours.
+                shared = self._installed_meanwhile(name, checkpoint, installed_before)
+                if shared is None:
+                    raise
+                report(PullProgress("success"))
+                return shared
         finally:
             # Releases (and, when no other pull shares it, deletes) the download, so the
             # original checkpoint is not kept beside the converted model.
@@ -165,6 +167,44 @@ class ModelCatalog:
             "is available to fetch it from",
             status=404,
         )
+
+    def _install(
+        self,
+        checkpoint: FetchedCheckpoint,
+        name: str,
+        options: ConversionOptions,
+        *,
+        force: bool,
+        keep_original: bool,
+        report: ProgressCallback,
+    ) -> tuple[ModelInfo, ModelInfo | None]:
+        """Convert into staging and publish as ``name``; returns it and what it replaced."""
+        replaced = self._check_free(name, force)
+        staging = self._store.staging_directory(name)
+        try:
+            report(PullProgress("converting"))
+            metadata = self._converter.convert(checkpoint, staging, options)
+            if keep_original:
+                self._store.include_original(staging, checkpoint.directory)
+            report(PullProgress("verifying"))
+            info = model_info(name, checkpoint, metadata, created=self._now())
+            report(PullProgress("writing manifest"))
+            return self._store.commit(staging, info, replace=force), replaced
+        except BaseException:
+            self._store.discard(staging)
+            raise
+
+    def _installed_meanwhile(
+        self, name: str, checkpoint: FetchedCheckpoint, installed_before: set[str]
+    ) -> ModelInfo | None:
+        """The model ``name`` if it appeared during this pull from the same source and
+        revision; None otherwise."""
+        if name.casefold() in installed_before:
+            return None
+        found = _first(self._store.list(), lambda m: m.name.casefold() == name.casefold())
+        if found is None or found.source != checkpoint.source:
+            return None
+        return found if found.revision == checkpoint.revision else None
 
     def _check_free(self, name: str, force: bool) -> ModelInfo | None:
         """The installed model ``name`` would replace (any case); raises unless ``force``."""

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mlx_serve.domain.errors import ModelAlreadyExists, ModelNotFound
 from mlx_serve.domain.models import ModelInfo
 from mlx_serve.domain.ports import PullProgress
 
@@ -111,31 +110,19 @@ class PullJobs:
             loop.call_soon_threadsafe(job.publish, event)
 
         try:
-            info = await self._run_blocking(self._pull, job.source, options, progress)
+            info = await self._run_blocking(
+                lambda: self._catalog.pull(job.source, progress=progress, **options)
+            )
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter
             job.finish(None, exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
         else:
             job.finish(info, None)
         finally:
             # A finished job is not joined again: the next request sees the installed model.
             if self._jobs.get(job.key) is job:
                 del self._jobs[job.key]
-
-    def _pull(self, source: str, options: dict[str, Any], progress: Any) -> ModelInfo:
-        try:
-            return self._catalog.pull(source, progress=progress, **options)
-        except ModelAlreadyExists as exc:
-            # Installed meanwhile by another process sharing the download (a CLI pull beside
-            # the server): that model, pulled from this very source, is the answer. A model
-            # of another source under the same name is still a conflict.
-            if options.get("force") or options.get("name"):
-                raise
-            try:
-                info = self._catalog.resolve(source)
-            except ModelNotFound:
-                raise exc from None
-            progress(PullProgress("success"))
-            return info
 
 
 def _key(source: str, options: dict[str, Any]) -> str:

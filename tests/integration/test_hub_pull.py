@@ -178,3 +178,20 @@ def test_sigkill_mid_download_leaves_nothing_and_next_pull_resumes(env, hub):
     assert resumed[0] == f"bytes={kept}-"
     staging = models_dir(env) / ".staging"
     assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_two_concurrent_pulls_share_one_download(env, hub):
+    hub.faults.throttle_bytes_per_second = 30_000  # ~11 s: both start while it runs
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mlx_serve", "pull", EMBED], env=env, cwd=REPO_ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    weights = [path for m, path, _, _ in hub.requests
+               if m == "GET" and path.endswith("/model.safetensors")]
+    assert len(weights) == 1
+    assert listed(env) == ["tiny-embed"]
