@@ -63,6 +63,7 @@ def download(
     endpoint: str | None,
     token: str | bool | None,
     report: ByteProgress,
+    cache_dir: Path | None = None,
 ) -> Path:
     """Fetch ``remote`` at ``commit`` into ``directory``; one attempt (the caller retries)."""
     target = directory / remote.path
@@ -71,7 +72,7 @@ def download(
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + INCOMPLETE_SUFFIX)
-    if _copy_from_hf_cache(repo_id, commit, remote, partial):
+    if _copy_from_hf_cache(repo_id, commit, remote, partial, cache_dir):
         report(remote.size or 0, remote.size)
     else:
         _fetch_bytes(repo_id, commit, remote, partial, endpoint, token, report)
@@ -121,9 +122,11 @@ def _fetch_bytes(
     report(done, remote.size)
 
 
-def _copy_from_hf_cache(repo_id: str, commit: str, remote: RemoteFile, partial: Path) -> bool:
+def _copy_from_hf_cache(
+    repo_id: str, commit: str, remote: RemoteFile, partial: Path, cache_dir: Path | None
+) -> bool:
     """Take the file from the local Hugging Face cache (``HF_HOME``) when it is there."""
-    cached = try_to_load_from_cache(repo_id, remote.path, revision=commit)
+    cached = try_to_load_from_cache(repo_id, remote.path, cache_dir=cache_dir, revision=commit)
     if not isinstance(cached, str):
         return False
     source = os.path.realpath(cached)

@@ -43,12 +43,14 @@ class HuggingFaceRepository:
         endpoint: str | None = None,
         token: str | None = None,
         offline: bool | None = None,
+        cache_dir: Path | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         self.downloads_dir = Path(downloads_dir)
         self._endpoint = endpoint
         self._token = token  # None: huggingface_hub reads HF_TOKEN / its token file
         self._offline = offline
+        self._cache_dir = cache_dir  # None: the Hugging Face cache under HF_HOME
         self._backoff = backoff or Backoff()
 
     @property
@@ -143,7 +145,8 @@ class HuggingFaceRepository:
                 f"downloading {remote.path} of '{repo_id}'",
                 lambda remote=remote, report=report: download(
                     repo_id, commit, remote, directory,
-                    endpoint=self._endpoint, token=self._token, report=report,
+                    endpoint=self._endpoint, token=self._token, cache_dir=self._cache_dir,
+                    report=report,
                 ),
             )
 
@@ -156,11 +159,12 @@ class HuggingFaceRepository:
                 allow_patterns=list(files.ALLOW_PATTERNS),
                 ignore_patterns=list(files.DENY_PATTERNS),
                 local_files_only=True,
+                cache_dir=self._cache_dir,
             )
         except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as exc:
             raise PullError(
                 f"offline mode (HF_HUB_OFFLINE) is on and '{repo_id}' is not in the Hugging "
-                f"Face cache ({constants.HF_HUB_CACHE})",
+                f"Face cache ({self._cache_dir or constants.HF_HUB_CACHE})",
                 status=404,
             ) from exc
         snapshot = Path(path)
