@@ -158,6 +158,9 @@ def test_models_health_tokenize(client):
     body = health.json()
     assert body["status"] == "ok" and body["version"] == "0.0.0-test" and body["device"] == "fake"
     assert "mini" in body["models_loaded"]
+    (mini,) = [m for m in body["models"] if m["name"] == "mini"]
+    assert mini["type"] == "embedding" and mini["in_use"] == 0
+    assert mini["expires_at"] is None or mini["expires_at"].endswith("+00:00")
 
     tokens = client.post("/v1/tokenize", json={"model": "small", "input": ["a b", "c"]}).json()
     assert tokens["model"] == "small" and tokens["object"] == "list"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
+from mlx_serve.application.residency import ResidentModel
 from mlx_serve.domain.errors import ModelNotFound
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.names import validate_model_reference
@@ -38,13 +38,6 @@ class FakeCatalog:
         raise ModelNotFound(ref)
 
 
-@dataclass(frozen=True)
-class FakeResident:
-    info: ModelInfo
-    expires_at: float
-    memory_bytes: int
-
-
 class FakeCache:
     """Loads each model once through the fake engines and keeps it; records every use."""
 
@@ -62,8 +55,8 @@ class FakeCache:
             self.models[info.name] = await engine.load(info)
         yield self.models[info.name]
 
-    def loaded(self) -> list[FakeResident]:
+    def loaded(self) -> list[ResidentModel]:
         return [
-            FakeResident(model.info, time.time() + 1800, model.memory_bytes)
+            ResidentModel(model.info, time.time() + 1800, model.memory_bytes)
             for model in self.models.values()
         ]

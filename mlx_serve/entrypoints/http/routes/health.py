@@ -5,6 +5,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from mlx_serve.entrypoints.http.ollama_shapes import rfc3339
+
 
 def blueprint() -> Blueprint:
     bp = Blueprint("health")
@@ -15,11 +17,23 @@ def blueprint() -> Blueprint:
 async def health(request: Request) -> HTTPResponse:
     services = request.app.ctx.services
     state = services.health
+    resident = services.cache.loaded()
     body = {
         "status": state.status,
         "version": services.version,
         "device": services.device,
-        "models_loaded": [resident.info.name for resident in services.cache.loaded()],
+        "models_loaded": [model.info.name for model in resident],
+        # The cache's view: when each model will be unloaded if nobody uses it (null: never).
+        "models": [
+            {
+                "name": model.info.name,
+                "type": model.info.type.value,
+                "expires_at": rfc3339(model.expires_at),
+                "in_use": model.in_use,
+                "memory_bytes": model.memory_bytes,
+            }
+            for model in resident
+        ],
     }
     if state.preload_failures:
         # Not fatal (the server serves the other models) but an operator must see it.
