@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 from huggingface_hub import HfApi, constants, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
@@ -76,10 +77,8 @@ class HuggingFaceRepository:
             return self._from_cache(source, revision)
         try:
             commit, remote_files = self._listing(source, revision)
-        except PullError:
-            raise
         except Exception as exc:
-            raise final_error(exc, source, revision, self.endpoint) from exc
+            _raise_final(exc, source, revision, self.endpoint)
         directory = self.downloads_dir / source.replace("/", "--")
         lock = DownloadLock(directory)
         lock.acquire()
@@ -88,8 +87,8 @@ class HuggingFaceRepository:
                 self._download_all(source, commit, remote_files, directory, progress)
         except BaseException as exc:
             lock.release(delete=False)  # keep what arrived: the next pull resumes it
-            if isinstance(exc, Exception) and not isinstance(exc, PullError):
-                raise final_error(exc, source, revision, self.endpoint) from exc
+            if isinstance(exc, Exception):
+                _raise_final(exc, source, revision, self.endpoint)
             raise
         return FetchedCheckpoint(
             directory=directory,
@@ -171,6 +170,14 @@ class HuggingFaceRepository:
         if not any(snapshot.rglob("*.safetensors")):
             raise PullError(f"the cached '{repo_id}' has no safetensors weights", status=422)
         return FetchedCheckpoint(directory=snapshot, source=repo_id, revision=snapshot.name)
+
+
+def _raise_final(exc: Exception, repo_id: str, revision: str | None, endpoint: str) -> NoReturn:
+    """Re-raise ``exc`` as the PullError a person can act on (as it is when none applies)."""
+    error = final_error(exc, repo_id, revision, endpoint)
+    if error is exc:
+        raise exc
+    raise error from exc
 
 
 def _prepare(directory: Path, repo_id: str, commit: str) -> None:

@@ -38,7 +38,9 @@ async def pull(request: Request) -> HTTPResponse | None:
     ref = body.reference()
     options = body.options()  # every 400 is answered before anything starts
     services = request.app.ctx.services
-    installed = None if body.force else await asyncio.to_thread(_installed, services, ref)
+    # A plain pull of an installed model has nothing to do (Ollama answers success too); one
+    # with options (quantize, revision, force, ...) goes to the catalog, which decides.
+    installed = None if options else await asyncio.to_thread(_installed, services, ref)
     job = None if installed is not None else pull_jobs(services).start(ref, **options)
     if not body.stream:
         if job is not None:
