@@ -68,13 +68,15 @@ def convert(source: Path, destination: Path, name: str) -> ModelInfo:
 class Served:
     """A reranker loaded by MlxReranker, called the way the residency cache calls it."""
 
-    def __init__(self, info: ModelInfo, max_batch_tokens: int) -> None:
+    def __init__(self, info: ModelInfo, max_batch_tokens: int, share_prefix: bool = True) -> None:
         from mlx_serve.adapters.mlx.compute_thread import ComputeThread
         from mlx_serve.adapters.mlx.reranker import MlxReranker
 
         self.info = info
         self.compute = ComputeThread()
-        self.engine = MlxReranker(self.compute, max_batch_tokens, "float32", "cpu")
+        self.engine = MlxReranker(
+            self.compute, max_batch_tokens, "float32", "cpu", share_prefix=share_prefix
+        )
         self.model = asyncio.run(self.engine.load(info))
 
     def rerank(self, documents, instruction=None, max_tokens_per_doc=None, query=QUERY):
@@ -87,7 +89,7 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def qwen3(tmp_path_factory):
+def qwen3_checkpoint(tmp_path_factory):
     from tools import rerank_reference
     from tools import tiny_checkpoints as tiny
 
@@ -95,9 +97,29 @@ def qwen3(tmp_path_factory):
     source = tiny.build_qwen3_reranker(root / "Qwen3-Reranker-tiny")
     info = convert(source, root / "converted", "qwen3-reranker-tiny")
     assert info.type is ModelType.RERANKER
+    return info, rerank_reference.Qwen3RerankerReference(source, max_length=info.max_length)
+
+
+def _qwen3(checkpoint, share_prefix: bool):
+    info, reference = checkpoint
     # A small budget: the 12 documents are scored in several batches of different lengths.
-    served = Served(info, max_batch_tokens=600)
-    yield served, rerank_reference.Qwen3RerankerReference(source, max_length=info.max_length)
+    served = Served(info, max_batch_tokens=600, share_prefix=share_prefix)
+    return served, reference
+
+
+@pytest.fixture(scope="module")
+def qwen3(qwen3_checkpoint):
+    """The served path: the prompt head shared by all pairs is computed once."""
+    served, reference = _qwen3(qwen3_checkpoint, share_prefix=True)
+    yield served, reference
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def qwen3_left_padded(qwen3_checkpoint):
+    """The official code's layout: whole pairs, left-padded batches."""
+    served, reference = _qwen3(qwen3_checkpoint, share_prefix=False)
+    yield served, reference
     served.close()
 
 
@@ -115,7 +137,7 @@ def cross_encoder(tmp_path_factory):
     served.close()
 
 
-@pytest.fixture(params=["qwen3", "cross_encoder"])
+@pytest.fixture(params=["qwen3", "qwen3_left_padded", "cross_encoder"])
 def pair(request):
     return request.getfixturevalue(request.param)
 

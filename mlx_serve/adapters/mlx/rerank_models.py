@@ -11,8 +11,10 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
 from mlx_serve.adapters.mlx.encoders import masked_value, use_fast_cpu_ops
 from mlx_serve.adapters.mlx.loading import LoadedModule
+from mlx_serve.adapters.mlx.qwen3_prefix import common_prefix_length, head_cache, last_hidden
 from mlx_serve.domain.errors import ModelLoadError
 
 # Labels that mean "relevant" in the id2label of multi-label cross-encoders.
@@ -98,12 +100,34 @@ class Qwen3Scorer:
         return embedding.weight[rows]
 
     def __call__(self, ids: mx.array, attention: mx.array, type_ids: Any = None) -> np.ndarray:
-        """Scores of one left-padded batch."""
+        """Scores of one left-padded batch (the official recipe's layout)."""
         hidden = self.body(ids, attention_mask=causal_padding_mask(attention, self.dtype))
-        last = hidden[:, -1, :].astype(mx.float32)
-        logits = last @ self.yes_no  # (batch, 2): [yes, no]
+        return self._project(hidden[:, -1, :])
+
+    def _project(self, last: mx.array) -> np.ndarray:
+        logits = last.astype(mx.float32) @ self.yes_no  # (batch, 2): [yes, no]
         scores = mx.sigmoid(logits[:, 0] - logits[:, 1])
         return np.array(scores, dtype=np.float64)
+
+    def score_shared(self, rows: list[list[int]], max_batch_tokens: int) -> list[float] | None:
+        """Scores of full pair ids, computing their common head once (qwen3_prefix.py).
+
+        Returns None when the rows share no head (then the plain path is as good).
+        """
+        shared = common_prefix_length(rows)
+        if shared == 0:
+            return None
+        negative = masked_value(self.dtype)
+        cache = head_cache(self.body, rows[0][:shared], negative)
+        tails = [row[shared:] for row in rows]
+        scores = [0.0] * len(rows)
+        for batch in plan_batches([len(t) for t in tails], max_batch_tokens):
+            ids, _ = pad_rows([tails[i] for i in batch.indices], batch.length, 0, left=False)
+            lengths = mx.array([len(tails[i]) for i in batch.indices])
+            hidden = last_hidden(self.body, cache, mx.array(ids), lengths, negative)
+            for index, score in zip(batch.indices, self._project(hidden), strict=True):
+                scores[index] = float(score)
+        return scores
 
 
 class CrossEncoderScorer:

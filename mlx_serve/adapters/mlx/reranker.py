@@ -43,9 +43,12 @@ class MlxLoadedReranker:
         compute: ComputeThread,
         max_batch_tokens: int,
         device: Any,
+        share_prefix: bool = True,
     ) -> None:
         self.info = info
         self.device = device
+        # Qwen3: compute the prompt head shared by all pairs once (qwen3_prefix.py).
+        self.share_prefix = share_prefix
         self.encoder = encoder
         self.scorer = scorer
         self.pad_id = pad_id
@@ -81,6 +84,11 @@ class MlxLoadedReranker:
         if self.scorer is None:
             raise ModelLoadError(f"model '{self.info.name}' was unloaded")
         with mx.stream(self.device):
+            if self.share_prefix and hasattr(self.scorer, "score_shared"):
+                rows = [pair.ids for pair in pairs]
+                shared = self.scorer.score_shared(rows, self._max_batch_tokens)
+                if shared is not None:
+                    return shared
             return self._score_batches(pairs)
 
     def _score_batches(self, pairs: list[EncodedPair]) -> list[float]:
@@ -110,8 +118,11 @@ class MlxReranker:
         max_batch_tokens: int,
         dtype: str = "auto",
         device: str = "auto",
+        *,
+        share_prefix: bool = True,
     ) -> None:
         self._compute = compute
+        self._share_prefix = share_prefix
         self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device)
 
     async def load(self, model: ModelInfo) -> MlxLoadedReranker:
@@ -160,6 +171,7 @@ class MlxReranker:
             self._compute,
             self._runtime.max_batch_tokens,
             device,
+            self._share_prefix,
         )
         logger.info(
             "loaded reranker {} ({}, {}, max {} tokens, {} MB)",
