@@ -153,7 +153,8 @@ def _write_weights(family: str, config: dict[str, Any], files: list[Path], desti
     backbone.set_dtype(target)
     if quantization:
         group = quantization["group_size"]
-        nn.quantize(backbone, group, quantization["bits"], loading.quantize_predicate(group))
+        nn.quantize(backbone, group, quantization["bits"],
+                    class_predicate=loading.quantize_predicate(group))
     out = dict(tree_flatten(backbone.parameters()))
     for key, value in heads.items():
         out[key] = value.astype(target) if mx.issubdtype(value.dtype, mx.floating) else value

@@ -60,13 +60,15 @@ class MlxEmbeddingEngine:
 
     ``max_batch_tokens`` bounds rows * padded length of one forward pass (memory and
     latency). ``dtype``: "auto" (float32 on CPU, float16/bfloat16 on GPU) or a dtype name.
-    ``device``: "auto" (GPU when MLX has one), "cpu" or "gpu".
+    ``device``: "auto" (GPU when MLX has one), "cpu" or "gpu". ``fast_cpu_ops``: use the
+    vectorised GELU/softmax approximations on the CPU (error ~1e-6; see fast_ops).
     """
 
     def __init__(self, compute: ComputeThread, max_batch_tokens: int = 8192,
-                 dtype: str = "auto", device: str = "auto") -> None:
+                 dtype: str = "auto", device: str = "auto", *, fast_cpu_ops: bool = True) -> None:
         self._compute = compute
-        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device)
+        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
+                                fast_cpu_ops=fast_cpu_ops)
 
     async def load(self, model: ModelInfo) -> MlxEmbeddingModel:
         """Load weights and tokenizer on the compute thread (seconds; the first load also

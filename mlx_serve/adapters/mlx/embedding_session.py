@@ -40,7 +40,7 @@ class EmbeddingSession:
         self.dimensions = int(self.module.config["hidden_size"])
         self.prompts = read_json(directory / "config_sentence_transformers.json").get("prompts")
         fast = False
-        if self.device == mx.cpu and dtype == mx.float32:
+        if runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32:
             fast = encoders.use_fast_cpu_ops(self.family, self.module.backbone,
                                              self.module.config)
         logger.info("loaded {} ({}, {}, pooling {}{}, max {} tokens{})", directory.name,

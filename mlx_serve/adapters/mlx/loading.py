@@ -114,7 +114,8 @@ def load_module(directory: Path, compute_dtype: mx.Dtype | None = None) -> Loade
         quantization = section.get("quantization")
         if quantization:
             group = int(quantization["group_size"])
-            nn.quantize(backbone, group, int(quantization["bits"]), quantize_predicate(group))
+            nn.quantize(backbone, group, int(quantization["bits"]),
+                        class_predicate=quantize_predicate(group))
         weights = mx.load(str(directory / WEIGHTS_FILE))
     except (ImportError, ValueError, KeyError, RuntimeError, OSError) as error:
         raise ModelLoadError(f"cannot load the model at {directory}: {error}") from error

@@ -19,6 +19,8 @@ class Runtime:
     max_batch_tokens: int = 8192
     dtype: str = "auto"
     device: str = "auto"
+    # Vectorised GELU/softmax on the CPU (see fast_ops); False runs MLX's exact kernels.
+    fast_cpu_ops: bool = True
 
     def __post_init__(self) -> None:
         if self.max_batch_tokens < 1:

@@ -1,0 +1,1 @@
+"""Developer tools: tiny test checkpoints, a fake hub, benchmarks."""
