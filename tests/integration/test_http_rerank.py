@@ -27,7 +27,7 @@ TEXTS = [d if isinstance(d, str) else d["text"] for d in DOCS]
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    import tools.tiny_checkpoints as tiny
+    from tests.integration import tiny_rerankers as tiny
 
     root = tmp_path_factory.mktemp("rerank-checkpoints")
     return {

@@ -1,7 +1,7 @@
 """Reranker parity: the served MLX path against the reference recipes on transformers.
 
-Tiny random-weight checkpoints are built at test time (tools/tiny_checkpoints.py), converted
-by MlxConverter as ``mlx-serve pull`` would, loaded by MlxReranker and compared with
+Tiny random-weight checkpoints are built at test time (tests/integration/tiny_rerankers.py),
+converted by MlxConverter as ``mlx-serve pull`` would, loaded by MlxReranker and compared with
 tools/rerank_reference.py (PyTorch, CPU, float32): |score difference| <= 1e-4 on every pair
 and the same ranking, across batches of very different lengths, with and without an
 instruction, with documents long enough to be cut to the model's maximum.
@@ -90,8 +90,8 @@ class Served:
 
 @pytest.fixture(scope="module")
 def qwen3_checkpoint(tmp_path_factory):
+    from tests.integration import tiny_rerankers as tiny
     from tools import rerank_reference
-    from tools import tiny_checkpoints as tiny
 
     root = tmp_path_factory.mktemp("qwen3-reranker")
     source = tiny.build_qwen3_reranker(root / "Qwen3-Reranker-tiny")
@@ -125,8 +125,8 @@ def qwen3_left_padded(qwen3_checkpoint):
 
 @pytest.fixture(scope="module")
 def cross_encoder(tmp_path_factory):
+    from tests.integration import tiny_rerankers as tiny
     from tools import rerank_reference
-    from tools import tiny_checkpoints as tiny
 
     root = tmp_path_factory.mktemp("cross-encoder")
     source = tiny.build_bert_cross_encoder(root / "bert-cross-encoder-tiny")
