@@ -3,95 +3,65 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from pathlib import Path
 
 import pytest
 
 from mlx_serve.application.rerank_service import RerankService, rank
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, ModelNotFound, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
-from mlx_serve.domain.models import ModelInfo, ModelType
+from mlx_serve.domain.models import ModelInfo
+from tests.fakes.engines import (
+    FakeEmbeddingEngine,
+    FakeLoadedReranker,
+    FakeReranker,
+    make_info,
+)
+from tests.support.fakes import FakeCache, FakeCatalog
 
 
-def _info(name: str, model_type: ModelType) -> ModelInfo:
-    return ModelInfo(
-        name=name,
-        type=model_type,
-        source=f"org/{name}",
-        architecture="Qwen3ForCausalLM",
-        dimensions=None,
-        max_length=128,
-        dtype="float32",
-        size_bytes=1,
-        created=0.0,
-        path=Path("/nowhere"),
-    )
+class FixedScores(FakeReranker):
+    """A reranker whose models answer fixed scores (to test what the service refuses)."""
+
+    def __init__(self, scores: list[float]) -> None:
+        super().__init__()
+        self.scores = scores
+
+    async def load(self, model: ModelInfo) -> FakeLoadedReranker:
+        loaded = await super().load(model)
+
+        async def rerank(request: RerankRequest) -> RerankResult:
+            return RerankResult(scores=self.scores, prompt_tokens=1)
+
+        loaded.rerank = rerank  # type: ignore[method-assign]
+        return loaded
 
 
-class FakeReranker:
-    """Scores a document by its length, so tests can predict the order."""
-
-    def __init__(self, info: ModelInfo, scores: list[float] | None = None) -> None:
-        self.info = info
-        self.requests: list[RerankRequest] = []
-        self._scores = scores
-
-    async def rerank(self, request: RerankRequest) -> RerankResult:
-        self.requests.append(request)
-        scores = self._scores or [1.0 / (1 + len(doc)) for doc in request.documents]
-        return RerankResult(scores=scores, prompt_tokens=7, truncated_documents=1)
-
-    @property
-    def memory_bytes(self) -> int:
-        return 1
-
-
-class FakeCatalog:
-    def __init__(self, *infos: ModelInfo) -> None:
-        self._infos = {info.name.lower(): info for info in infos}
-
-    def resolve(self, ref: str) -> ModelInfo:
-        try:
-            return self._infos[ref.lower()]
-        except KeyError:
-            raise ModelNotFound(ref) from None
-
-
-class FakeCache:
-    def __init__(self, model: FakeReranker) -> None:
-        self.model = model
-        self.keep_alive: list[float | None] = []
-
-    @contextlib.asynccontextmanager
-    async def use(self, info: ModelInfo, *, keep_alive: float | None = None):
-        self.keep_alive.append(keep_alive)
-        yield self.model
-
-
-RERANKER = _info("tiny-reranker", ModelType.RERANKER)
-EMBEDDER = _info("tiny-embedder", ModelType.EMBEDDING)
+RERANKER = make_info("tiny-reranker", "reranker")
+EMBEDDER = make_info("tiny-embedder", "embedding")
 
 
 def _service(scores: list[float] | None = None, max_documents: int = 5):
-    model = FakeReranker(RERANKER, scores)
-    return RerankService(FakeCatalog(RERANKER, EMBEDDER), FakeCache(model), max_documents), model
+    reranker = FakeReranker() if scores is None else FixedScores(scores)
+    cache = FakeCache(FakeEmbeddingEngine(), reranker)
+    service = RerankService(FakeCatalog([RERANKER, EMBEDDER]), cache, max_documents)
+    return service, cache
 
 
 def run(coro):
     return asyncio.run(coro)
 
 
-def test_rerank_passes_request_and_returns_scores_in_request_order():
-    service, model = _service()
+def test_rerank_resolves_loads_and_returns_scores_in_request_order():
+    service, cache = _service()
+    documents = ["paris is nice", "berlin", "paris in france today"]
     info, result = run(
-        service.rerank("TINY-reranker", "q", ["aaa", "a"], instruction="find", max_tokens_per_doc=3)
+        service.rerank("TINY-reranker", "paris france", documents, max_tokens_per_doc=3)
     )
     assert info is RERANKER
-    assert result.scores == [0.25, 0.5]
-    assert result.prompt_tokens == 7 and result.truncated_documents == 1
-    (request,) = model.requests
-    assert request == RerankRequest("q", ["aaa", "a"], "find", 3)
+    # The fake scores the share of query words in the (cut) document.
+    assert result.scores == [0.5, 0.0, 1.0]
+    assert result.prompt_tokens == 22 and result.truncated_documents == 1
+    assert cache.uses == [("tiny-reranker", None)]
 
 
 @pytest.mark.parametrize(
@@ -112,11 +82,11 @@ def test_rerank_passes_request_and_returns_scores_in_request_order():
     ],
 )
 def test_invalid_requests_name_the_field(query, documents, kwargs, param):
-    service, model = _service()
+    service, cache = _service()
     with pytest.raises(InvalidRequest) as caught:
         run(service.rerank("tiny-reranker", query, documents, **kwargs))
     assert caught.value.param == param
-    assert not model.requests
+    assert not cache.uses
 
 
 def test_an_embedding_model_cannot_rerank_and_the_message_names_its_type():
