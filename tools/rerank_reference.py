@@ -126,6 +126,9 @@ class CrossEncoderReference:
                 max_length=self.max_length,
                 return_tensors="pt",
             )
+            if self.model.config.type_vocab_size == 1:
+                # XLM-R tokenizers return no token types; the model has one type only.
+                features.pop("token_type_ids", None)
             logits = self.model(**features).logits
             scores += torch.sigmoid(logits[:, 0]).tolist()
         return scores

@@ -137,7 +137,21 @@ def cross_encoder(tmp_path_factory):
     served.close()
 
 
-@pytest.fixture(params=["qwen3", "qwen3_left_padded", "cross_encoder"])
+@pytest.fixture(scope="module")
+def xlm_roberta(tmp_path_factory):
+    from tests.integration import tiny_rerankers as tiny
+    from tools import rerank_reference
+
+    root = tmp_path_factory.mktemp("xlm-roberta-cross-encoder")
+    source = tiny.build_xlm_roberta_cross_encoder(root / "xlm-roberta-cross-encoder-tiny")
+    info = convert(source, root / "converted", "xlm-roberta-cross-encoder-tiny")
+    assert info.type is ModelType.RERANKER
+    served = Served(info, max_batch_tokens=200)
+    yield served, rerank_reference.CrossEncoderReference(source, max_length=info.max_length)
+    served.close()
+
+
+@pytest.fixture(params=["qwen3", "qwen3_left_padded", "cross_encoder", "xlm_roberta"])
 def pair(request):
     return request.getfixturevalue(request.param)
 

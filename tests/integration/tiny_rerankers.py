@@ -37,3 +37,36 @@ def build_bert_cross_encoder(directory: Path) -> Path:
     source = tiny_checkpoints.build_bert_cross_encoder(Path(directory))
     _update_json(source / "tokenizer_config.json", model_max_length=BERT_MAX_LENGTH)
     return source
+
+
+def build_xlm_roberta_cross_encoder(directory: Path) -> Path:
+    """A tiny XLMRobertaForSequenceClassification (one logit, bge-reranker's architecture).
+
+    It borrows the tiny WordPiece tokenizer: the recipe under test is the model's (no token
+    types, RoBERTa position ids, the ``classifier.dense``/``out_proj`` head), not the
+    tokenizer's.
+    """
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
+
+    directory = Path(directory)
+    tokenizer = tiny_checkpoints.save_bert_tokenizer(directory)
+    config = XLMRobertaConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=BERT_MAX_LENGTH + 2,
+        type_vocab_size=1,
+        num_labels=1,
+        initializer_range=0.3,
+        pad_token_id=0,
+        architectures=["XLMRobertaForSequenceClassification"],
+    )
+    torch.manual_seed(4)
+    XLMRobertaForSequenceClassification(config).eval().save_pretrained(
+        directory, safe_serialization=True
+    )
+    _update_json(directory / "tokenizer_config.json", model_max_length=BERT_MAX_LENGTH)
+    return directory
