@@ -40,8 +40,10 @@ def checkpoints(tmp_path_factory):
 def server(tmp_path_factory, checkpoints):
     root = tmp_path_factory.mktemp("rerank-server")
     env = isolated_env(root, {"MLX_SERVE_MAX_DOCUMENTS": str(MAX_DOCUMENTS)})
-    for name, source in checkpoints.items():
-        pulled = run_cli(["pull", str(source), "--type", "reranker", "--name", name], env)
+    # The Qwen3 model is imported with an explicit type; the BERT cross-encoder's type is
+    # inferred from its architecture (BertForSequenceClassification).
+    for name, type_args in ((QWEN, ["--type", "reranker"]), (BERT, [])):
+        pulled = run_cli(["pull", str(checkpoints[name]), *type_args, "--name", name], env)
         assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     install_minilm(env, MINILM)
     process = start_mlx_serve(root, env=env)

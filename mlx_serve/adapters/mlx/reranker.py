@@ -25,7 +25,7 @@ from mlx_serve.adapters.mlx.rerank_inputs import (
 )
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.adapters.mlx.tokenization import load_tokenizer, pad_token_id
-from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel
+from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
 from mlx_serve.domain.models import ModelInfo, ModelType
 
@@ -58,8 +58,8 @@ class MlxLoadedReranker:
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes of weights held in memory by this model."""
-        return self._memory_bytes
+        """Bytes of weights held in memory by this model (0 once unloaded)."""
+        return self._memory_bytes if self.scorer is not None else 0
 
     async def rerank(self, request: RerankRequest) -> RerankResult:
         """Score every document against the query (request order), on the compute thread."""
@@ -136,7 +136,7 @@ class MlxReranker:
     def load_sync(self, model: ModelInfo) -> MlxLoadedReranker:
         """``load`` for callers on the compute thread (or with no event loop)."""
         if model.type is not ModelType.RERANKER:
-            raise ModelLoadError(f"model '{model.name}' is not a reranker")
+            raise WrongModelType(model.name, model.type.value, "reranking")
         import mlx.core as mx
 
         from mlx_serve.adapters.mlx.loading import load_module
