@@ -115,6 +115,12 @@ class ModelCatalog:
             self._check_free(name, force)
         source = self._aliases.get(source.casefold(), source) if isinstance(source, str) else source
         repository = self._repository_for(source)
+        if name is None and not force:
+            # Refuse a re-pull before downloading gigabytes: the default name is the
+            # source's basename, known now for repo ids and plain directory paths.
+            expected = _basename_or_none(source)
+            if expected is not None:
+                self._check_free(expected, force)
         report(PullProgress("pulling manifest"))
         installed_before = {m.name.casefold() for m in self._store.list()}
         checkpoint = repository.fetch(source, revision, report)
@@ -224,6 +230,13 @@ def _first(models: list[ModelInfo], predicate: Callable[[ModelInfo], bool]) -> M
 def _answers_to(model: ModelInfo, key: str) -> bool:
     """Whether ``key`` (case-folded) is the model's source repo id or one of its aliases."""
     return model.source.casefold() == key or any(a.casefold() == key for a in model.aliases)
+
+
+def _basename_or_none(source: str) -> str | None:
+    try:
+        return default_name(source)
+    except InvalidModelName:
+        return None
 
 
 def _has_control_chars(text: str) -> bool:

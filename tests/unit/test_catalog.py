@@ -149,7 +149,7 @@ def test_pull_of_installed_model_needs_force_and_fails_before_fetching():
         cat.pull("org/Model-A")  # same name in another case
     with pytest.raises(ModelAlreadyExists):
         cat.pull("org/Model-A", name="MODEL-A")
-    assert repository.fetched == [("org/Model-A", None)]  # the named pull never fetched
+    assert repository.fetched == []  # neither pull downloaded anything
     info = cat.pull("org/Model-A", force=True)
     assert sorted(store.models) == ["Model-A"] and info.source == "org/Model-A"
 
