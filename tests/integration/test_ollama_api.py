@@ -133,6 +133,25 @@ def test_embed_embeddings_and_ps(client, url, pulled):
     assert set(ps) >= {"name", "model", "size", "digest", "details", "expires_at", "size_vram"}
 
 
+def test_keep_alive_sets_the_models_time_in_memory(client, url, pulled):
+    def expiry() -> str | None:
+        models = httpx.get(f"{url}/api/ps").json()["models"]
+        return {m["name"]: m["expires_at"] for m in models}.get("tiny-embed", "unloaded")
+
+    client.embed(model="tiny-embed", input="kept", keep_alive=-1)
+    assert expiry() is None  # negative: never expires
+    client.embed(model="tiny-embed", input="kept", keep_alive="1h")
+    assert expiry() is not None and expiry() != "unloaded"
+    client.embed(model="tiny-embed", input="gone", keep_alive=0)
+    deadline = time.monotonic() + 10
+    while expiry() != "unloaded" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert expiry() == "unloaded"  # 0: unloaded right after the request
+    bad = httpx.post(f"{url}/api/embed", json={"model": "tiny-embed", "input": "x",
+                                               "keep_alive": "soon"})
+    assert bad.status_code == 400 and "keep_alive" in bad.json()["error"]
+
+
 def test_version(url):
     body = httpx.get(f"{url}/api/version").json()
     assert isinstance(body["version"], str) and body["version"]

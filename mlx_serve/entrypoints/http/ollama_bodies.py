@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import StrictBool, StrictInt, StrictStr
@@ -109,13 +110,13 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 def keep_alive_seconds(value: Any) -> float | None:
     """Ollama's ``keep_alive`` (seconds, or ``"5m"``-style); None for the server default.
 
-    A negative value means "keep loaded indefinitely" in Ollama; the residency cache has no
-    such setting, so it gets the default TTL.
+    A negative value means "keep loaded indefinitely", as in Ollama: it is passed on as -1,
+    which the residency cache reads as "never expires".
     """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if value >= 0 else None
+        return _forever_if_negative(float(value), value)
     if isinstance(value, str):
         text = value.strip().lower()
         for unit in sorted(_UNITS, key=len, reverse=True):
@@ -128,6 +129,12 @@ def keep_alive_seconds(value: Any) -> float | None:
             seconds = float(number) * _UNITS[unit]
         except ValueError:
             raise InvalidRequest(f"invalid keep_alive '{value}'", param="keep_alive") from None
-        return seconds if seconds >= 0 else None
+        return _forever_if_negative(seconds, value)
     raise InvalidRequest("keep_alive must be a number of seconds or a duration such as '5m'",
                          param="keep_alive")
+
+
+def _forever_if_negative(seconds: float, value: Any) -> float:
+    if math.isnan(seconds):
+        raise InvalidRequest(f"invalid keep_alive '{value}'", param="keep_alive")
+    return -1.0 if seconds < 0 or math.isinf(seconds) else seconds
