@@ -104,7 +104,8 @@ def wordpiece_tokenizer() -> Tokenizer:
     """A BERT (uncased) WordPiece tokenizer over a fixed vocabulary."""
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     pieces = [chr(c) for c in range(ord("a"), ord("z") + 1)] + list("0123456789.,?!'-:")
-    tokens = specials + pieces + [f"##{p}" for p in pieces] + list(dict.fromkeys(_WORDS))
+    # Deduplicated: ids must be contiguous so vocab.txt (ids = line numbers) agrees.
+    tokens = list(dict.fromkeys(specials + pieces + [f"##{p}" for p in pieces] + _WORDS))
     vocab = {token: index for index, token in enumerate(tokens)}
     tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)

@@ -6,8 +6,6 @@ import gc
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mlx_serve.adapters.mlx.compute_thread import ComputeThread
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.domain.errors import ModelLoadError, WrongModelType
@@ -99,7 +97,3 @@ class MlxEmbeddingEngine:
             model.release()
         gc.collect()
         mx.clear_cache()
-
-
-def as_float32(vectors: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(vectors, dtype=np.float32)

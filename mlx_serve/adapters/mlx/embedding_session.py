@@ -18,7 +18,12 @@ from mlx_serve.adapters.mlx.checkpoint import mlx_section, pooling_of, read_conf
 from mlx_serve.adapters.mlx.loading import load_module
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.adapters.mlx.tokenization import Encoded, TextTokenizer
-from mlx_serve.domain.errors import InputTooLong, InvalidRequest, MlxServeError
+from mlx_serve.domain.errors import (
+    InputTooLong,
+    InvalidRequest,
+    MlxServeError,
+    ModelLoadError,
+)
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult
 
 
@@ -28,7 +33,10 @@ class EmbeddingSession:
     def __init__(self, directory: Path, max_length: int, runtime: Runtime) -> None:
         self.runtime = runtime
         self.device = runtime.mlx_device()
-        family = str((mlx_section(read_config(directory)) or {}).get("family"))
+        try:
+            family = str((mlx_section(read_config(directory)) or {}).get("family"))
+        except MlxServeError as error:
+            raise ModelLoadError(f"cannot load the model at {directory}: {error}") from error
         dtype = runtime.compute_dtype(family)
         with mx.stream(self.device):
             self.module = load_module(directory, dtype)
