@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from mlx_serve.application.embedding_inputs import char_limit
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
 from mlx_serve.domain.models import ModelInfo, ModelType
@@ -60,9 +61,13 @@ class RerankService:
         info = self._catalog.resolve(model_ref)
         if info.type is not ModelType.RERANKER:
             raise WrongModelType(model_ref, info.type.value, "reranking")
+        # Texts far longer than the model reads are cut before tokenization (a 10 MB document
+        # would hold the compute thread for seconds only to be thrown away); the engine
+        # still truncates them to the exact maximum and counts them.
+        limit = char_limit(info)
         request = RerankRequest(
-            query=query,
-            documents=list(documents),
+            query=query[:limit],
+            documents=[document[:limit] for document in documents],
             instruction=instruction,
             max_tokens_per_doc=max_tokens_per_doc,
         )

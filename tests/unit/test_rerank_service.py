@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from mlx_serve.application.embedding_inputs import CHARS_PER_TOKEN_BOUND
 from mlx_serve.application.rerank_service import RerankService, rank
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, ModelNotFound, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
@@ -19,17 +20,22 @@ from tests.fakes.engines import (
 from tests.support.fakes import FakeCache, FakeCatalog
 
 
-class FixedScores(FakeReranker):
-    """A reranker whose models answer fixed scores (to test what the service refuses)."""
+class RecordingReranker(FakeReranker):
+    """Records the requests its models get; answers fixed scores when given some."""
 
-    def __init__(self, scores: list[float]) -> None:
+    def __init__(self, scores: list[float] | None = None) -> None:
         super().__init__()
         self.scores = scores
+        self.requests: list[RerankRequest] = []
 
     async def load(self, model: ModelInfo) -> FakeLoadedReranker:
         loaded = await super().load(model)
+        answer = loaded.rerank
 
         async def rerank(request: RerankRequest) -> RerankResult:
+            self.requests.append(request)
+            if self.scores is None:
+                return await answer(request)
             return RerankResult(scores=self.scores, prompt_tokens=1)
 
         loaded.rerank = rerank  # type: ignore[method-assign]
@@ -41,8 +47,7 @@ EMBEDDER = make_info("tiny-embedder", "embedding")
 
 
 def _service(scores: list[float] | None = None, max_documents: int = 5):
-    reranker = FakeReranker() if scores is None else FixedScores(scores)
-    cache = FakeCache(FakeEmbeddingEngine(), reranker)
+    cache = FakeCache(FakeEmbeddingEngine(), RecordingReranker(scores))
     service = RerankService(FakeCatalog([RERANKER, EMBEDDER]), cache, max_documents)
     return service, cache
 
@@ -116,3 +121,13 @@ def test_rank_sorts_by_score_then_index_and_cuts_to_top_n():
     assert rank(scores) == [1, 3, 0, 2]
     assert rank(scores, 2) == [1, 3]
     assert rank(scores, 10) == [1, 3, 0, 2]
+
+
+def test_texts_far_beyond_the_model_maximum_are_cut_before_the_engine():
+    service, cache = _service()
+    huge = "paris " * 200_000  # 1.2 MB; the fake model reads 512 tokens at most
+    run(service.rerank("tiny-reranker", huge, [huge, "paris"]))
+    (request,) = cache.reranker.requests
+    limit = RERANKER.max_length * CHARS_PER_TOKEN_BOUND
+    assert len(request.query) == len(request.documents[0]) == limit
+    assert request.documents[1] == "paris"
