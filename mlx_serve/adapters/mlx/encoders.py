@@ -10,7 +10,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from mlx_serve.adapters.mlx.checkpoint import Pooling
-from mlx_serve.adapters.mlx.fast_ops import fast_gelu
+from mlx_serve.adapters.mlx.fast_ops import fast_gelu, fast_softmax
 
 LEFT_PADDED = frozenset({"qwen3"})
 
@@ -65,7 +65,7 @@ def normalize(vectors: mx.array) -> mx.array:
 
 
 def use_fast_cpu_ops(family: str, backbone: nn.Module, config: dict) -> bool:
-    """Swap the exact GELU of BERT/XLM-R layers for the vectorised version (fast_ops).
+    """Swap the exact GELU (and BERT's attention softmax) for vectorised versions (fast_ops).
 
     Only for float32 on the CPU, where MLX's transcendental functions are scalar; the
     approximations agree with the exact functions within ~1e-6. Returns whether it swapped.
@@ -74,8 +74,8 @@ def use_fast_cpu_ops(family: str, backbone: nn.Module, config: dict) -> bool:
         return False
     for layer in backbone.encoder.layer:
         layer.intermediate.__class__ = _FastIntermediate
-    # The attention softmax stays MLX's: the vectorised one (fast_ops.fast_softmax) is
-    # slower end to end, as its reductions and the exponent-bit view do not fuse.
+        if family == "bert":
+            layer.attention.self.__class__ = _FastBertSelfAttention
     return True
 
 
@@ -89,3 +89,21 @@ class _FastIntermediate(nn.Module):
 
     def __call__(self, hidden: mx.array) -> mx.array:
         return fast_gelu(self.dense(hidden))
+
+
+class _FastBertSelfAttention(nn.Module):
+    """mlx-embeddings' BertSelfAttention with the vectorised softmax (same parameters)."""
+
+    def __call__(self, hidden: mx.array, attention_mask: mx.array | None = None) -> mx.array:
+        batch, length, _ = hidden.shape
+        heads, size = self.num_attention_heads, self.attention_head_size
+
+        def split(x: mx.array) -> mx.array:
+            return x.reshape(batch, length, heads, size).transpose(0, 2, 1, 3)
+
+        query = split(self.query(hidden)) * (size ** -0.5)
+        scores = query @ split(self.key(hidden)).transpose(0, 1, 3, 2)
+        if attention_mask is not None:
+            scores = scores + attention_mask
+        context = fast_softmax(scores, axis=-1) @ split(self.value(hidden))
+        return context.transpose(0, 2, 1, 3).reshape(batch, length, heads * size)
