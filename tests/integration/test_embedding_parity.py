@@ -202,3 +202,20 @@ def test_quantized_model_stays_close(compute, engine, minilm, minilm_dir, tmp_pa
     assert close.min() >= 0.99
     asyncio.run(engine.unload(quantized))
     assert quantized.memory_bytes == 0
+
+
+def test_qwen3_eos_appended_when_tokenizer_lacks_it(engine, qwen, tmp_path):
+    import shutil
+
+    from tools.tiny_checkpoints import qwen_tokenizer
+
+    target = tmp_path / "no-eos"
+    shutil.copytree(qwen.info.path, target)
+    qwen_tokenizer(append_eos=False).save(str(target / "tokenizer.json"))
+    info = ModelInfo.from_dict(qwen.info.to_dict(), target)
+    patched = engine.load_blocking(info)
+    texts = ["What is the capital of France?", "yes"]
+    assert (asyncio.run(patched.tokenize(texts)).token_ids
+            == asyncio.run(qwen.tokenize(texts)).token_ids)
+    assert cosines(patched.embed_blocking(EmbedRequest(texts)).vectors,
+                   qwen.embed_blocking(EmbedRequest(texts)).vectors).min() >= 0.99999

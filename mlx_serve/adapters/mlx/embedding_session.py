@@ -43,7 +43,14 @@ class EmbeddingSession:
         self.family = self.module.family
         self.pooling = pooling_of(directory, self.family)
         self.left_padded = self.family in encoders.LEFT_PADDED
-        self.tokenizer = TextTokenizer(directory, max_length)
+        # Qwen3-Embedding pools the final <|endoftext|>; its tokenizer appends it, but a
+        # tokenizer.json without that post-processor would silently degrade every vector.
+        self.tokenizer = TextTokenizer(
+            directory, max_length,
+            ensure_last="<|endoftext|>" if self.family == "qwen3" else None)
+        if self.tokenizer.append_id is not None:
+            logger.warning("{}: the tokenizer does not append <|endoftext|>; appending it",
+                           directory.name)
         self.vocab_size = int(self.module.config.get("vocab_size", 0))
         self.dimensions = int(self.module.config["hidden_size"])
         self.prompts = read_json(directory / "config_sentence_transformers.json").get("prompts")

@@ -54,17 +54,27 @@ def pad_token_id(directory: Path, tokenizer: Tokenizer) -> int:
 class TextTokenizer:
     """Encodes texts the way a model's recipe says; thread-safe for reads."""
 
-    def __init__(self, directory: Path, max_length: int) -> None:
+    def __init__(self, directory: Path, max_length: int, *, ensure_last: str | None = None
+                 ) -> None:
+        """``ensure_last``: a token every encoded text must end with (Qwen3-Embedding's
+        ``<|endoftext|>``); appended only when the tokenizer's post-processor does not."""
         self.tokenizer = load_tokenizer(directory)
         self.max_length = max_length
         self.pad_id = pad_token_id(directory, self.tokenizer)
+        self.append_id: int | None = None
+        if ensure_last is not None:
+            last_id = self.tokenizer.token_to_id(ensure_last)
+            probe = self.tokenizer.encode("a", add_special_tokens=True).ids
+            if last_id is not None and (not probe or probe[-1] != last_id):
+                self.append_id = last_id
         self._truncating = load_tokenizer(directory)
-        self._truncating.enable_truncation(max_length)
+        self._truncating.enable_truncation(max_length - (self.append_id is not None))
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         """Encode with special tokens, cut to ``max_length`` (``truncated`` says where)."""
         encodings = self._truncating.encode_batch(list(texts), add_special_tokens=True)
-        return [Encoded(list(e.ids), bool(e.overflowing)) for e in encodings]
+        suffix = [self.append_id] if self.append_id is not None else []
+        return [Encoded(list(e.ids) + suffix, bool(e.overflowing)) for e in encodings]
 
     def encode_plain(self, texts: Sequence[str]) -> list[list[int]]:
         """Ids without special tokens and without truncation (for building templates)."""
