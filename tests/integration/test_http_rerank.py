@@ -200,3 +200,11 @@ def test_models_and_list_show_each_type(client, server):
     assert listed.returncode == 0, listed.stderr
     lines = {line.split()[0]: line for line in listed.stdout.splitlines() if line.strip()}
     assert "reranker" in lines[QWEN] and "embedding" in lines[MINILM]
+
+
+def test_a_10_mb_document_is_cut_not_refused(client):
+    huge = "paris " * (10 * 2**20 // 6)
+    response = rerank(client, documents=[huge, "paris"], return_documents=False)
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["X-Truncated-Documents"] == "1"
+    assert len(response.json()["results"]) == 2
