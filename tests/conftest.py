@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pytest
+from mlx_serve.adapters.mlx.blas import activate_blas
 
-from tests.support.server import ServerProcess, install_minilm, isolated_env, start_mlx_serve
+# Before any test module imports mlx.core: afterwards MLX keeps its reference BLAS (30x slower).
+activate_blas(None)
+
+import pytest  # noqa: E402
+
+from tests.support.server import (  # noqa: E402  (after activate_blas)
+    ServerProcess,
+    install_minilm,
+    isolated_env,
+    start_mlx_serve,
+)
 
 MINILM = "all-MiniLM-L6-v2"
 # Small enough to exercise 413 cheaply, large enough for a 10 MB input string.

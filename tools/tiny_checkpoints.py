@@ -141,7 +141,8 @@ def _qwen3_config(tokenizer: Tokenizer, name: str):
     return Qwen3Config(
         vocab_size=QWEN_VOCAB_SIZE, hidden_size=64, intermediate_size=128,
         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-        max_position_embeddings=2048, rope_theta=1_000_000.0, rms_norm_eps=1e-6,
+        max_position_embeddings=2048, rope_theta=20_000.0,  # not Qwen3's 1e6, so a lost base shows
+        rms_norm_eps=1e-6,
         tie_word_embeddings=False, initializer_range=0.4, bos_token_id=eos,
         eos_token_id=eos, pad_token_id=eos, name_or_path=name,
         architectures=["Qwen3ForCausalLM"],

@@ -41,7 +41,7 @@ class WrongModelType(InvalidRequest):
 
     def __init__(self, name: str, actual: str, wanted: str) -> None:
         super().__init__(
-            f"model '{name}' is a {actual} model and cannot be used for {wanted}",
+            f"model '{name}' is {_article(actual)} {actual} model and cannot be used for {wanted}",
             param="model",
         )
 
@@ -76,3 +76,7 @@ class Overloaded(MlxServeError):
 
 class ServiceError(MlxServeError):
     """The OS service manager (systemd --user, launchd) is unavailable or refused a command."""
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -51,10 +51,23 @@ class LoadedModule:
 def build_backbone(family: str, config: dict[str, Any]) -> nn.Module:
     """An uninitialised-weights backbone module for ``family`` from a HF config dict."""
     module = importlib.import_module(f"mlx_embeddings.models.{family}")
-    args = module.ModelArgs.from_dict(config)
+    args = module.ModelArgs.from_dict(_with_rope_theta(config))
     if family == "qwen3":
         return module.Qwen3Model(args)
     return module.Model(args)
+
+
+def _with_rope_theta(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with a top-level ``rope_theta`` when only ``rope_parameters`` holds it.
+
+    transformers 5 saves ``rope_parameters: {"rope_theta": ...}``; mlx-embeddings reads only
+    the top-level key and otherwise falls back to 1e6 (right for the real Qwen3 checkpoints,
+    wrong for any other base).
+    """
+    theta = (config.get("rope_parameters") or {}).get("rope_theta")
+    if "rope_theta" in config or theta is None:
+        return config
+    return {**config, "rope_theta": theta}
 
 
 def quantize_predicate(group_size: int):

@@ -36,25 +36,6 @@ def causal_padding_mask(attention: mx.array, dtype: mx.Dtype) -> mx.array:
     return mx.where(allowed, mx.array(0, dtype=dtype), negative)
 
 
-def _fix_rope_theta(body: nn.Module, config: dict[str, Any]) -> None:
-    """Use the checkpoint's RoPE base even when it is only under ``rope_parameters``.
-
-    transformers 5 writes ``rope_parameters: {"rope_theta": ...}`` instead of a top-level
-    ``rope_theta``; mlx-embeddings reads only the latter and otherwise falls back to 1e6
-    (right for real Qwen3 checkpoints, wrong for any other base).
-    """
-    theta = config.get("rope_theta")
-    if theta is None:
-        theta = (config.get("rope_parameters") or {}).get("rope_theta")
-    if theta is None:
-        return
-    for layer in body.layers:
-        attention = layer.self_attn
-        if float(attention.rope_theta) != float(theta):
-            attention.rope_theta = float(theta)
-            attention.rotary_emb = nn.RoPE(attention.head_dim, traditional=False, base=theta)
-
-
 class Qwen3Scorer:
     """Qwen3-Reranker: P(yes) from the ``yes``/``no`` logits at the last position.
 
@@ -67,7 +48,6 @@ class Qwen3Scorer:
 
     def __init__(self, module: LoadedModule, yes_id: int, no_id: int) -> None:
         self.body = module.backbone
-        _fix_rope_theta(self.body, module.config)
         tied = bool(module.config.get("tie_word_embeddings", False))
         head = module.heads.get("lm_head.weight")
         if head is None and not tied:
