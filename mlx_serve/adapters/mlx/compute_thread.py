@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -42,6 +42,14 @@ class ComputeThread:
             return fn(*args)
         future = self._executor.submit(fn, *args)
         return await asyncio.wrap_future(future)
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        """Queue ``fn(*args)`` on the compute thread without waiting for it.
+
+        For fire-and-forget jobs that report through their own channel (request_merger).
+        Raises RuntimeError after close().
+        """
+        return self._executor.submit(fn, *args)
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn(*args)`` on the compute thread, blocking the caller until it finishes.

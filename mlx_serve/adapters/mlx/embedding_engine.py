@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from pathlib import Path
 from typing import Any
 
 from mlx_serve.adapters.mlx.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.request_merger import RequestMerger
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.domain.errors import ModelLoadError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
@@ -20,19 +22,32 @@ class MlxEmbeddingModel:
         self.info = info
         self._compute = compute
         self._session = session  # an EmbeddingSession; only touched on the compute thread
+        # Concurrent embed() calls are merged into shared passes (see request_merger).
+        self.merger = RequestMerger(compute, self._live_session)
 
     async def embed(self, request: EmbedRequest) -> EmbedResult:
-        """Vectors (float32 numpy matrix, request order); see the port for errors."""
-        return await self._compute.run(self._embed_sync, request)
+        """Vectors (float32 numpy matrix, request order); see the port for errors.
+
+        Joins the model's queue: requests that arrive while the compute thread is busy
+        share one pass. Cancelling the await withdraws the request if not yet started.
+        """
+        if self._compute.on_thread:  # queuing from the thread itself would deadlock
+            return self._embed_sync(request)
+        return await asyncio.wrap_future(self.merger.submit(request))
 
     def embed_blocking(self, request: EmbedRequest) -> EmbedResult:
         """``embed`` for synchronous callers (benchmarks, CLI); never from the event loop."""
-        return self._compute.call(self._embed_sync, request)
+        if self._compute.on_thread:
+            return self._embed_sync(request)
+        return self.merger.submit(request).result()
 
     def _embed_sync(self, request: EmbedRequest) -> EmbedResult:
+        return self._live_session().embed(request)
+
+    def _live_session(self) -> Any:
         if self._session is None:
             raise ModelLoadError(f"model '{self.info.name}' was unloaded")
-        return self._session.embed(request)
+        return self._session
 
     async def tokenize(self, texts: list[str]) -> TokenizeResult:
         """Token ids as ``embed`` feeds them (specials included, truncated to max_length)."""

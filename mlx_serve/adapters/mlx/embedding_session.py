@@ -54,6 +54,7 @@ class EmbeddingSession:
         self.vocab_size = int(self.module.config.get("vocab_size", 0))
         self.dimensions = int(self.module.config["hidden_size"])
         self.prompts = read_json(directory / "config_sentence_transformers.json").get("prompts")
+        self.forward_batches = 0  # forward passes run so far (observability, tests)
         fast = False
         if runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32:
             fast = encoders.use_fast_cpu_ops(self.family, self.module.backbone,
@@ -112,16 +113,36 @@ class EmbeddingSession:
 
     def embed(self, request: EmbedRequest) -> EmbedResult:
         """Embed every input: sort by length, batch under the token budget, restore order."""
+        encoded = self.prepare(request)
+        return self.finish(request, encoded, self.forward_all(encoded))
+
+    def prepare(self, request: EmbedRequest) -> list[Encoded]:
+        """Validate ``request`` and tokenise it (instruction applied), request order.
+
+        Everything that can fail because of one request's content fails here, before its
+        inputs are merged with other requests' (see request_merger).
+        """
         if request.dimensions is not None and not 0 < request.dimensions <= self.dimensions:
             raise InvalidRequest(
                 f"dimensions must be between 1 and {self.dimensions}", param="dimensions")
-        encoded = self.encode_inputs(request)
+        return self.encode_inputs(request)
+
+    def forward_all(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """Pooled vectors (full width) of ``encoded``, in its order: sorted by length and
+        cut into batches under the token budget, so padding stays small."""
         vectors = np.zeros((len(encoded), self.dimensions), dtype=np.float32)
         batches = plan_batches([len(e.ids) for e in encoded], self.runtime.max_batch_tokens)
         with mx.stream(self.device):
             for batch in batches:
                 rows = [encoded[i].ids for i in batch.indices]
                 vectors[list(batch.indices)] = self._forward(rows, batch.length)
+        self.forward_batches += len(batches)
+        return vectors
+
+    def finish(self, request: EmbedRequest, encoded: Sequence[Encoded],
+               vectors: np.ndarray) -> EmbedResult:
+        """The result of ``request`` from its own rows of pooled vectors (dimensions cut and
+        re-normalised per request)."""
         if request.dimensions is not None:
             vectors = vectors[:, : request.dimensions]
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
