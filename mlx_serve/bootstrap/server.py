@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from typing import NoReturn
 
 from loguru import logger as log
 from sanic import Sanic
@@ -40,10 +43,10 @@ def build_app(container: Container) -> Sanic:
     return app
 
 
-def run_server(container: Container, host: str, port: int, preload: list[str]) -> int:
+def run_server(container: Container, host: str, port: int, preload: list[str]) -> NoReturn:
     """Serve on ``host:port`` until SIGINT/SIGTERM; requests in flight finish first.
 
-    Returns the process exit code (0 after a graceful stop).
+    Does not return after a graceful stop: the process exits 0 at once (see below).
     """
     # Fail before binding, with a message naming the path, when the store cannot exist there.
     container.settings().models_path.mkdir(parents=True, exist_ok=True)
@@ -68,7 +71,14 @@ def run_server(container: Container, host: str, port: int, preload: list[str]) -
         container.version(), host, port, app.ctx.services.device,
     )
     serve(app, host, port)
-    return 0
+    # Requests are drained, models unloaded, the compute thread joined. Leave now, skipping
+    # interpreter teardown: MLX's C++ static destructors occasionally race its worker threads
+    # there and abort ("terminate called without an active exception", exit -6) after an
+    # otherwise clean stop, which a supervisor would report as a crash.
+    log.complete()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _describe_device(device: str) -> str:
