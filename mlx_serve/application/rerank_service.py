@@ -65,6 +65,11 @@ class RerankService:
         # would hold the compute thread for seconds only to be thrown away); the engine
         # still truncates them to the exact maximum and counts them.
         limit = char_limit(info)
+        if instruction is not None and len(instruction) > limit:
+            # Unlike a document it would be tokenised again with every document.
+            raise InvalidRequest(
+                f"instruction is longer than {limit} characters", param="instruction"
+            )
         request = RerankRequest(
             query=query[:limit],
             documents=[document[:limit] for document in documents],

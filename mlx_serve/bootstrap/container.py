@@ -62,6 +62,16 @@ class Container(containers.DeclarativeContainer):
         settings.provided.aliases,
         quantize_group_size=settings.provided.quantize_group_size,
     )
+    # Pulls asked for over HTTP reach the Hub only: a remote client must never be able to
+    # make the server install (read) a directory from its own disk, such as "~alice/llm".
+    remote_catalog = providers.Singleton(
+        ModelCatalog,
+        store,
+        providers.List(hub_repository),
+        converter,
+        settings.provided.aliases,
+        quantize_group_size=settings.provided.quantize_group_size,
+    )
     cache = providers.Singleton(
         ModelResidencyCache,
         embedding_engine,
@@ -75,10 +85,10 @@ class Container(containers.DeclarativeContainer):
     rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)
-    pull_jobs = providers.Singleton(PullJobs, catalog)
+    pull_jobs = providers.Singleton(PullJobs, remote_catalog)
     auto_downloader = providers.Singleton(
         AutoDownloader,
-        catalog,
+        remote_catalog,
         pull_jobs,
         aliases=settings.provided.aliases,
         timeout_seconds=settings.provided.auto_download_timeout_seconds,

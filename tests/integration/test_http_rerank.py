@@ -165,6 +165,8 @@ BAD = [
     ({"top_n": -2}, 400, "top_n"),
     ({"decision_threshold": 1.5}, 400, "decision_threshold"),
     ({"decision_threshold": -0.1}, 400, "decision_threshold"),
+    ({"decision_threshold": 10**400}, 400, "decision_threshold"),
+    ({"instruction": "judge " * 200_000}, 400, "instruction"),
     ({"max_tokens_per_doc": 0}, 400, "max_tokens_per_doc"),
     ({"documents": ["doc"] * 3000}, 400, "documents"),
     ({"model": "no-such-model"}, 404, "model"),

@@ -147,6 +147,9 @@ def test_keep_alive_sets_the_models_time_in_memory(client, url, pulled):
     while expiry() != "unloaded" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert expiry() == "unloaded"  # 0: unloaded right after the request
+    huge = httpx.post(f"{url}/api/embed", content='{"model": "tiny-embed", "input": "x", '
+                      '"keep_alive": 1' + "0" * 400 + "}")
+    assert huge.status_code == 200 and expiry() is None  # as good as forever, not a 500
     bad = httpx.post(f"{url}/api/embed", json={"model": "tiny-embed", "input": "x",
                                                "keep_alive": "soon"})
     assert bad.status_code == 400 and "keep_alive" in bad.json()["error"]
@@ -182,6 +185,21 @@ def test_bad_names_on_every_endpoint(url, name):
         r = httpx.request(method, f"{url}{path}", json=body, timeout=30)
         assert r.status_code == 400, (path, r.status_code, r.text)
         assert isinstance(r.json()["error"], str), (path, r.text)
+
+
+def test_pull_never_reads_the_servers_own_disk(url, server):
+    """A directory on the server is not a source an HTTP client may pull from, even where
+    the CLI would import it."""
+    home = Path(server.env["HOME"])
+    build_embedding(home / "llm")
+    for ref in ("~/llm", str(home / "llm")):
+        r = httpx.post(f"{url}/api/pull", json={"model": ref, "stream": False}, timeout=60)
+        assert r.status_code in (400, 404), (ref, r.text)
+        installed = httpx.get(f"{url}/api/tags").json()["models"]
+        assert "llm" not in [m["name"] for m in installed]
+    r = httpx.post(f"{url}/api/embed", json={"model": "~/llm", "input": "x"}, timeout=60)
+    assert r.status_code in (400, 404, 503)
+    assert "llm" not in str(httpx.get(f"{url}/api/tags").json())
 
 
 def test_pull_errors(url):

@@ -154,3 +154,21 @@ def test_local_repository_handles_directories_and_validates_them(tmp_path):
     fetched = repository.fetch(str(tmp_path / "."), "ignored", lambda _e: None)
     assert fetched.directory == tmp_path.resolve()
     assert fetched.source == str(tmp_path.resolve()) and fetched.revision is None
+
+
+def test_listing_is_cached_until_the_directory_changes(tmp_path):
+    store = FilesystemModelStore(tmp_path / "models")
+    first = store.commit(stage(store, "a"), make_info("a"))
+    assert [m.name for m in store.list()] == ["a"]  # just changed: read, not cached
+    old = 1_000_000_000  # make the directory look settled (unchanged for a long time)
+    os.utime(store.models_dir, (old, old))
+    assert [m.name for m in store.list()] == ["a"]
+    # An edit that is not an install or removal (no rename in the directory) is not seen...
+    meta = json.loads((first.path / METADATA_FILE).read_text())
+    (first.path / METADATA_FILE).write_text(json.dumps({**meta, "dimensions": 7}))
+    assert store.list()[0].dimensions == first.dimensions
+    # ...but every install and removal is.
+    store.commit(stage(store, "b"), make_info("b"))
+    assert [m.name for m in store.list()] == ["a", "b"]
+    store.remove("a")
+    assert [m.name for m in store.list()] == ["b"]

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from huggingface_hub import HfApi, constants, snapshot_download
-from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+from huggingface_hub.errors import (
+    HfHubHTTPError,
+    HFValidationError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+)
+from huggingface_hub.utils import validate_repo_id
 from loguru import logger
 
 from mlx_serve.adapters.huggingface import files
@@ -64,7 +70,8 @@ class HuggingFaceRepository:
             return False
         try:
             validate_model_reference(source)
-        except InvalidModelName:
+            validate_repo_id(source)  # the Hub's own rules: "~/llm" is a path, not a repo
+        except (InvalidModelName, HFValidationError):
             return False
         return True
 

@@ -14,6 +14,7 @@ import httpx2
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
+    HFValidationError,
     OfflineModeIsEnabled,
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
@@ -110,6 +111,8 @@ def final_error(exc: Exception, repo_id: str, revision: str | None, endpoint: st
         return PullError(f"revision '{revision}' not found in '{repo_id}'", status=404)
     if isinstance(exc, RemoteEntryNotFoundError):
         return PullError(f"a file of '{repo_id}' vanished from the Hub: {_short(exc)}", status=404)
+    if isinstance(exc, HFValidationError):
+        return PullError(f"'{repo_id}' is not a valid Hugging Face repo id: {_short(exc)}")
     if isinstance(exc, OfflineModeIsEnabled):
         return PullError(f"cannot download '{repo_id}': offline mode (HF_HUB_OFFLINE) is on")
     if isinstance(exc, HfHubHTTPError):

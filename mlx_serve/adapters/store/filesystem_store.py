@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 from mlx_serve.adapters.store import housekeeping
@@ -31,6 +32,9 @@ ORIGINAL_DIR = "original"
 _TARGET_EXISTS = {errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR}
 
 
+_SETTLED_NS = 2_000_000_000  # a directory unchanged this long is trusted to be cached
+
+
 class FilesystemModelStore:
     """Installed models under ``models_dir`` (created on first write)."""
 
@@ -39,6 +43,7 @@ class FilesystemModelStore:
         self._staging_root = self.models_dir / housekeeping.STAGING_DIR
         self._trash_root = self.models_dir / housekeeping.TRASH_DIR
         self._cleaned = False
+        self._listing: tuple[int, list[ModelInfo]] | None = None  # (directory mtime, models)
 
     def clean_stale(self) -> list[Path]:
         """Delete staging and trash entries left by dead processes; call at startup."""
@@ -46,7 +51,21 @@ class FilesystemModelStore:
         return housekeeping.clean_stale(self.models_dir)
 
     def list(self) -> list[ModelInfo]:
-        """Every fully installed model, sorted by name; hidden and broken entries are skipped."""
+        """Every fully installed model, sorted by name; hidden and broken entries are skipped.
+
+        Requests resolve names through this on the event loop, so the listing is cached until
+        the models directory changes: every install and removal is a rename in it, which
+        moves its modification time. Filesystem timestamps are coarse (a few milliseconds), so
+        a directory changed in the last seconds is always read again.
+        """
+        try:
+            stamp = self.models_dir.stat().st_mtime_ns
+        except OSError:
+            return []
+        cached = self._listing
+        settled = time.time_ns() - stamp > _SETTLED_NS
+        if cached is not None and cached[0] == stamp and settled:
+            return list(cached[1])
         if not self.models_dir.is_dir():
             return []
         models = []
@@ -56,7 +75,9 @@ class FilesystemModelStore:
             info = self._read(entry)
             if info is not None:
                 models.append(info)
-        return sorted(models, key=lambda info: info.name)
+        listing = sorted(models, key=lambda info: info.name)
+        self._listing = (stamp, listing) if settled else None
+        return list(listing)
 
     def get(self, name: str) -> ModelInfo:
         """The model called exactly ``name``; raises ModelNotFound / InvalidModelName."""

@@ -56,10 +56,10 @@ async def delete(request: Request) -> HTTPResponse:
     services = request.app.ctx.services
     ref = parse_body(request, NamedBody).reference()
     info = await asyncio.to_thread(services.catalog.resolve, ref)
-    # Out of memory first, so no request starts on files about to disappear; requests in
-    # flight keep their loaded copy until they finish.
-    await services.cache.unload(info.name)
+    # Off the disk first (an atomic rename), so no request can load the model again in
+    # between; then out of memory. Requests in flight keep their loaded copy until they end.
     await asyncio.to_thread(services.catalog.remove, info.name)
+    await services.cache.unload(info.name)
     return HTTPResponse(status=200)
 
 

@@ -116,7 +116,10 @@ def keep_alive_seconds(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return _forever_if_negative(float(value), value)
+        try:
+            return _forever_if_negative(float(value), value)
+        except OverflowError:  # an integer too large for a float: as good as forever
+            return -1.0
     if isinstance(value, str):
         text = value.strip().lower()
         for unit in sorted(_UNITS, key=len, reverse=True):

@@ -112,7 +112,10 @@ def _respond(payload: dict[str, Any], result: RerankResult) -> HTTPResponse:
 async def jina_rerank(request: Request) -> HTTPResponse:
     """The Jina rerank API, plus ``instruction`` and ``max_tokens_per_doc``."""
     body = parse_body(request, JinaRerankBody)
-    threshold = float(body.decision_threshold)
+    try:
+        threshold = float(body.decision_threshold)
+    except OverflowError:  # an integer too large for a float (10**400)
+        threshold = math.inf
     if not 0.0 <= threshold <= 1.0 or math.isnan(threshold):
         raise InvalidRequest(
             "'decision_threshold' must be a number between 0 and 1", param="decision_threshold"
