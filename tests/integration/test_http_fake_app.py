@@ -135,6 +135,13 @@ def test_ollama_paths_use_the_flat_envelope(client):
     assert isinstance(response.json()["error"], str)
 
 
+def test_pull_is_refused_where_the_composition_root_wired_no_pull_jobs(client):
+    # The route never builds its own puller (over the full catalog it could read local disk).
+    response = client.post("/api/pull", json={"model": "org/not-installed"})
+    assert response.status_code == 503
+    assert "not enabled" in response.json()["error"]
+
+
 def test_nan_is_never_sent(client):
     response = client.post("/v1/embeddings", json={"model": "nan", "input": "x"})
     assert_openai_error(response, 500)

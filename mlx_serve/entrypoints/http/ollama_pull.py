@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
 from mlx_serve.application.pull_jobs import PullJob, PullJobs
-from mlx_serve.domain.errors import MlxServeError, ModelNotFound
+from mlx_serve.domain.errors import MlxServeError, ModelNotFound, PullError
 from mlx_serve.domain.ports import PullProgress
 from mlx_serve.entrypoints.http.ollama_bodies import PullBody
 from mlx_serve.entrypoints.http.schemas import parse_body
@@ -26,10 +26,14 @@ NDJSON = "application/x-ndjson"
 
 
 def pull_jobs(services: Any) -> PullJobs:
-    """The server's pull registry (the composition root may provide one in ``extras``)."""
+    """The server's pull registry, wired by the composition root (over a Hub-only catalog).
+
+    A controller never builds one itself: over the full catalog it could import directories
+    from the server's own disk.
+    """
     jobs = services.extras.get("pulls")
     if jobs is None:
-        jobs = services.extras["pulls"] = PullJobs(services.catalog)
+        raise PullError("pulling models is not enabled on this server", status=503)
     return jobs
 
 
