@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.ranking import assert_ordered_by_contract
 from tests.support.server import install_minilm, isolated_env, run_cli, start_mlx_serve
 
 pytestmark = pytest.mark.slow
@@ -62,8 +63,7 @@ def rerank(client, path="/v1/rerank", **body):
 
 
 def assert_sorted(results):
-    keys = [(-r["relevance_score"], r["index"]) for r in results]
-    assert keys == sorted(keys)
+    assert_ordered_by_contract(results)
     assert all(0.0 <= r["relevance_score"] <= 1.0 for r in results)
 
 

@@ -17,6 +17,7 @@ import pytest
 from mlx_serve.domain.inference import RerankRequest
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint
+from tests.support.ranking import assert_same_ranking
 
 pytestmark = pytest.mark.slow
 
@@ -156,15 +157,12 @@ def pair(request):
     return request.getfixturevalue(request.param)
 
 
-def ranking(scores):
-    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-
-
 def assert_parity(served_scores, reference_scores):
     assert len(served_scores) == len(reference_scores)
     worst = max(abs(a - b) for a, b in zip(served_scores, reference_scores, strict=True))
     assert worst <= TOLERANCE, (worst, served_scores, reference_scores)
-    assert ranking(served_scores) == ranking(reference_scores)
+    # Near-ties in the reference (closer than the tolerance) may go either way.
+    assert_same_ranking(served_scores, reference_scores, TOLERANCE)
     # Random weights must still make scores depend on the text, or nothing is being tested.
     assert max(reference_scores) - min(reference_scores) > 0.05, reference_scores
 
