@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlx_serve.adapters.mlx.blas import activate_blas
+from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
 # Before any test module imports mlx.core: afterwards MLX keeps its reference BLAS (30x slower).
 activate_blas(None)

@@ -74,12 +74,12 @@ def measure(runners: dict[str, Callable[[Sequence[str]], object]], texts: Sequen
 
 def engine_runner(model_dir: Path, max_batch_tokens: int) -> Callable[[Sequence[str]], object]:
     """Convert all-MiniLM-L6-v2 into a temp dir and load it with MlxEmbeddingEngine."""
-    from mlx_serve.adapters.mlx.blas import activate_blas
+    from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
     activate_blas(None)
-    from mlx_serve.adapters.mlx.compute_thread import ComputeThread
-    from mlx_serve.adapters.mlx.converter import MlxConverter
-    from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
+    from mlx_serve.adapters.mlx.convert.converter import MlxConverter
+    from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine
+    from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
     from mlx_serve.domain.inference import EmbedRequest
     from mlx_serve.domain.models import ModelInfo, ModelType
     from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint

@@ -56,9 +56,9 @@ def build_qwen3(directory: Path) -> Path:
 
 def engine(source: Path, dtype: str, budget: int, device: str = "gpu"):
     """Convert ``source`` and load it on the GPU through mlx-serve's embedding engine."""
-    from mlx_serve.adapters.mlx.compute_thread import ComputeThread
-    from mlx_serve.adapters.mlx.converter import MlxConverter
-    from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
+    from mlx_serve.adapters.mlx.convert.converter import MlxConverter
+    from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine
+    from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
     from mlx_serve.domain.models import ModelInfo, ModelType
     from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=("gpu", "cpu"), default="gpu",
                         help="cpu: a dry run of this script on a machine without a GPU")
     args = parser.parse_args(argv)
-    from mlx_serve.adapters.mlx.blas import activate_blas
+    from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
     activate_blas(None)  # before mlx.core is imported (matters on a Linux CPU only)
     repeats = 3 if args.quick else 10

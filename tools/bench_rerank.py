@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlx_serve.adapters.mlx.blas import activate_blas  # noqa: E402
+from mlx_serve.adapters.mlx.runtime.blas import activate_blas  # noqa: E402
 
 activate_blas()  # before anything imports mlx.core
 
@@ -120,9 +120,9 @@ def build_minilm_cross_encoder(directory: Path) -> None:
 
 
 def convert_and_load(source: Path, destination: Path, budget: int):
-    from mlx_serve.adapters.mlx.compute_thread import ComputeThread
-    from mlx_serve.adapters.mlx.converter import MlxConverter
-    from mlx_serve.adapters.mlx.reranker import MlxReranker
+    from mlx_serve.adapters.mlx.convert.converter import MlxConverter
+    from mlx_serve.adapters.mlx.rerank.engine import MlxReranker
+    from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
     from mlx_serve.domain.models import ModelInfo, ModelType
     from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint
 
@@ -141,7 +141,7 @@ def convert_and_load(source: Path, destination: Path, budget: int):
 
 def sorted_batches(lengths: list[int], budget: int) -> list[list[int]]:
     """The same length-sorted token-budget batches the server makes."""
-    from mlx_serve.adapters.mlx.batching import plan_batches
+    from mlx_serve.adapters.mlx.runtime.batching import plan_batches
 
     return [list(batch.indices) for batch in plan_batches(lengths, budget)]
 

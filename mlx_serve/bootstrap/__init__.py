@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def build_container(settings: Settings) -> Container:
     """The container for ``settings``, with the BLAS chosen before MLX is imported."""
-    from mlx_serve.adapters.mlx.blas import activate_blas
+    from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
     activate_blas(settings.blas_library)
     from mlx_serve.bootstrap.container import Container

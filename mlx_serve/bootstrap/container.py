@@ -10,10 +10,10 @@ from dependency_injector import containers, providers
 
 from mlx_serve import __version__
 from mlx_serve.adapters.huggingface.repository import HuggingFaceRepository
-from mlx_serve.adapters.mlx.compute_thread import ComputeThread
-from mlx_serve.adapters.mlx.converter import MlxConverter
-from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
-from mlx_serve.adapters.mlx.reranker import MlxReranker
+from mlx_serve.adapters.mlx.convert.converter import MlxConverter
+from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine
+from mlx_serve.adapters.mlx.rerank.engine import MlxReranker
+from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 from mlx_serve.adapters.store.filesystem_store import FilesystemModelStore
 from mlx_serve.adapters.store.local_repository import LocalDirectoryRepository
 from mlx_serve.application.auto_download import AutoDownloader

@@ -10,7 +10,7 @@ from typing import NoReturn
 from loguru import logger as log
 from sanic import Sanic
 
-from mlx_serve.adapters.mlx.runtime import Runtime
+from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.bootstrap.container import Container
 from mlx_serve.entrypoints.http.app import create_app
 from mlx_serve.entrypoints.http.server import serve

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
-from mlx_serve.adapters.mlx.blas import activate_blas
+from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
 activate_blas(None)  # before anything imports mlx.core
 
 import pytest  # noqa: E402
 
-from mlx_serve.adapters.mlx.converter import MlxConverter  # noqa: E402
+from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
 from mlx_serve.domain.errors import InvalidRequest, UnsupportedModel  # noqa: E402
 from mlx_serve.domain.models import ModelType  # noqa: E402
 from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint  # noqa: E402

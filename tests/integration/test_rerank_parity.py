@@ -54,7 +54,7 @@ DOCUMENTS = [
 
 def convert(source: Path, destination: Path, name: str) -> ModelInfo:
     """What ``mlx-serve pull <dir>`` does to a checkpoint, without the store."""
-    from mlx_serve.adapters.mlx.converter import MlxConverter
+    from mlx_serve.adapters.mlx.convert.converter import MlxConverter
 
     metadata = MlxConverter().convert(
         FetchedCheckpoint(source, str(source), None),
@@ -70,8 +70,8 @@ class Served:
     """A reranker loaded by MlxReranker, called the way the residency cache calls it."""
 
     def __init__(self, info: ModelInfo, max_batch_tokens: int, share_prefix: bool = True) -> None:
-        from mlx_serve.adapters.mlx.compute_thread import ComputeThread
-        from mlx_serve.adapters.mlx.reranker import MlxReranker
+        from mlx_serve.adapters.mlx.rerank.engine import MlxReranker
+        from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 
         self.info = info
         self.compute = ComputeThread()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
+from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 
 
 def test_every_index_once_and_budget_respected():

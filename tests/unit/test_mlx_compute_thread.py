@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from mlx_serve.adapters.mlx.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 
 
 def test_runs_everything_on_one_thread():
@@ -50,12 +50,12 @@ def _python(code: str) -> str:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="BLAS loading is Linux-only")
 def test_activate_blas():
-    disabled = _python("from mlx_serve.adapters.mlx.blas import activate_blas;"
+    disabled = _python("from mlx_serve.adapters.mlx.runtime.blas import activate_blas;"
                        "print(activate_blas('none'))")
     assert disabled.startswith("reference BLAS (optimised BLAS disabled)")
-    late = _python("import mlx.core; from mlx_serve.adapters.mlx.blas import activate_blas;"
+    late = _python("import mlx.core; from mlx_serve.adapters.mlx.runtime.blas import activate_blas;"
                    "print(activate_blas(None))")
     assert late.startswith("unchanged") and "too late" not in late and "WARNING" in late
-    found = _python("from mlx_serve.adapters.mlx.blas import activate_blas;"
+    found = _python("from mlx_serve.adapters.mlx.runtime.blas import activate_blas;"
                     "print(activate_blas(None))")
     assert "BLAS" in found

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlx_serve.adapters.mlx.rerank_inputs import (
+from mlx_serve.adapters.mlx.pipeline.tokenization import load_tokenizer
+from mlx_serve.adapters.mlx.rerank.inputs import (
     QWEN3_PREFIX,
     QWEN3_SUFFIX,
     CrossEncoderPairEncoder,
@@ -12,7 +13,6 @@ from mlx_serve.adapters.mlx.rerank_inputs import (
     cut_documents,
     qwen3_pair_text,
 )
-from mlx_serve.adapters.mlx.tokenization import load_tokenizer
 from mlx_serve.domain.errors import InvalidRequest
 from tools import tiny_checkpoints
 

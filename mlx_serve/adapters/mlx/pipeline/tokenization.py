@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from mlx_serve.adapters.mlx.checkpoint import read_json
+from mlx_serve.adapters.mlx.convert.checkpoint import read_json
 from mlx_serve.domain.errors import ModelLoadError
 
 

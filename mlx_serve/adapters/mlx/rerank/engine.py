@@ -15,16 +15,16 @@ from typing import Any
 
 from loguru import logger
 
-from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
-from mlx_serve.adapters.mlx.checkpoint import mlx_section, read_config
-from mlx_serve.adapters.mlx.compute_thread import ComputeThread
-from mlx_serve.adapters.mlx.rerank_inputs import (
+from mlx_serve.adapters.mlx.convert.checkpoint import mlx_section, read_config
+from mlx_serve.adapters.mlx.pipeline.tokenization import load_tokenizer, pad_token_id
+from mlx_serve.adapters.mlx.rerank.inputs import (
     CrossEncoderPairEncoder,
     EncodedPair,
     Qwen3PairEncoder,
 )
-from mlx_serve.adapters.mlx.runtime import Runtime
-from mlx_serve.adapters.mlx.tokenization import load_tokenizer, pad_token_id
+from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
+from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
 from mlx_serve.domain.models import ModelInfo, ModelType
@@ -139,8 +139,8 @@ class MlxReranker:
             raise WrongModelType(model.name, model.type.value, "reranking")
         import mlx.core as mx
 
-        from mlx_serve.adapters.mlx.loading import load_module
-        from mlx_serve.adapters.mlx.rerank_models import CrossEncoderScorer, Qwen3Scorer
+        from mlx_serve.adapters.mlx.models.loading import load_module
+        from mlx_serve.adapters.mlx.rerank.scorers import CrossEncoderScorer, Qwen3Scorer
 
         directory = Path(model.path)
         device = self._runtime.mlx_device()

@@ -11,10 +11,10 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
-from mlx_serve.adapters.mlx.encoders import masked_value, use_fast_cpu_ops
-from mlx_serve.adapters.mlx.loading import LoadedModule
-from mlx_serve.adapters.mlx.qwen3_prefix import common_prefix_length, head_cache, last_hidden
+from mlx_serve.adapters.mlx.models.loading import LoadedModule
+from mlx_serve.adapters.mlx.pipeline.pooling import masked_value, use_fast_cpu_ops
+from mlx_serve.adapters.mlx.rerank.qwen3_prefix import common_prefix_length, head_cache, last_hidden
+from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 from mlx_serve.domain.errors import ModelLoadError
 
 # Labels that mean "relevant" in the id2label of multi-label cross-encoders.

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlx_serve.adapters.mlx.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult
 
 if TYPE_CHECKING:  # the session module imports MLX; only its type is needed here
-    from mlx_serve.adapters.mlx.embedding_session import EmbeddingSession
-    from mlx_serve.adapters.mlx.tokenization import Encoded
+    from mlx_serve.adapters.mlx.embedding.session import EmbeddingSession
+    from mlx_serve.adapters.mlx.pipeline.tokenization import Encoded
 
 # One merged pass takes requests until it holds this many times the forward batch token
 # budget (then at most one more request): bounds a drain's latency and memory, and leaves

@@ -14,7 +14,7 @@ from typing import Any
 
 from loguru import logger
 
-from mlx_serve.adapters.mlx import checkpoint as ckpt
+from mlx_serve.adapters.mlx.convert import checkpoint as ckpt
 from mlx_serve.domain.errors import InvalidRequest, UnsupportedModel
 from mlx_serve.domain.models import ModelType
 from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint
@@ -137,7 +137,7 @@ def _write_weights(family: str, config: dict[str, Any], files: list[Path], desti
     import mlx.nn as nn
     from mlx.utils import tree_flatten
 
-    from mlx_serve.adapters.mlx import loading
+    from mlx_serve.adapters.mlx.models import loading
 
     weights: dict[str, mx.array] = {}
     for file in files:

@@ -12,12 +12,17 @@ import mlx.core as mx
 import numpy as np
 from loguru import logger
 
-from mlx_serve.adapters.mlx import encoders
-from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
-from mlx_serve.adapters.mlx.checkpoint import mlx_section, pooling_of, read_config, read_json
-from mlx_serve.adapters.mlx.loading import load_module
-from mlx_serve.adapters.mlx.runtime import Runtime
-from mlx_serve.adapters.mlx.tokenization import Encoded, TextTokenizer
+from mlx_serve.adapters.mlx.convert.checkpoint import (
+    mlx_section,
+    pooling_of,
+    read_config,
+    read_json,
+)
+from mlx_serve.adapters.mlx.models.loading import load_module
+from mlx_serve.adapters.mlx.pipeline import pooling as encoders
+from mlx_serve.adapters.mlx.pipeline.tokenization import Encoded, TextTokenizer
+from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
+from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.domain.errors import (
     InputTooLong,
     InvalidRequest,

@@ -21,7 +21,12 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_flatten
 
-from mlx_serve.adapters.mlx.checkpoint import FAMILIES, WEIGHTS_FILE, mlx_section, read_config
+from mlx_serve.adapters.mlx.convert.checkpoint import (
+    FAMILIES,
+    WEIGHTS_FILE,
+    mlx_section,
+    read_config,
+)
 from mlx_serve.domain.errors import ModelLoadError
 
 HEAD_PREFIXES = ("classifier.", "lm_head.", "score.")

@@ -7,9 +7,9 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from mlx_serve.adapters.mlx.compute_thread import ComputeThread
-from mlx_serve.adapters.mlx.request_merger import RequestMerger
-from mlx_serve.adapters.mlx.runtime import Runtime
+from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
+from mlx_serve.adapters.mlx.runtime.placement import Runtime
+from mlx_serve.adapters.mlx.runtime.request_merger import RequestMerger
 from mlx_serve.domain.errors import ModelLoadError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
 from mlx_serve.domain.models import ModelInfo, ModelType
@@ -97,7 +97,7 @@ class MlxEmbeddingEngine:
         return MlxEmbeddingModel(model, self._compute, session)
 
     def _load_sync(self, path: Path, max_length: int) -> Any:
-        from mlx_serve.adapters.mlx.embedding_session import EmbeddingSession
+        from mlx_serve.adapters.mlx.embedding.session import EmbeddingSession
 
         return EmbeddingSession(path, max_length, self._runtime)
 

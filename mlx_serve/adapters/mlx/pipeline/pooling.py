@@ -9,8 +9,8 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.nn as nn
 
-from mlx_serve.adapters.mlx.checkpoint import Pooling
-from mlx_serve.adapters.mlx.fast_ops import fast_gelu, fast_softmax
+from mlx_serve.adapters.mlx.convert.checkpoint import Pooling
+from mlx_serve.adapters.mlx.runtime.fast_ops import fast_gelu, fast_softmax
 
 LEFT_PADDED = frozenset({"qwen3"})
 

@@ -1,0 +1,1 @@
+"""Hugging Face checkpoints in, converted MLX model directories out (and what they hold)."""

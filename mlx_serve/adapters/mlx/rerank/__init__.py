@@ -1,0 +1,1 @@
+"""The Reranker port on MLX: engine (load/unload), pair inputs, scorers."""
