@@ -229,15 +229,15 @@ def main() -> None:
             source = root / label.split()[0]
             build(source)
             compute, model = convert_and_load(source, root / f"{source.name}-mlx", args.budget)
-            pairs = model.encoder.encode(query, docs)
+            pairs = model.session.encoder.encode(query, docs)
             lengths = [len(p.ids) for p in pairs]
             reference = Reference(source, max_length=model.info.max_length)
             mlx_s, tokens = time_mlx(model, query, docs, args.repeat)
             plain_s = None
-            if getattr(model.scorer, "score_shared", None) is not None:
-                model.share_prefix = False  # the official layout: whole left-padded pairs
+            if getattr(model.session.scorer, "score_shared", None) is not None:
+                model.session.share_prefix = False  # the official layout: whole left-padded pairs
                 plain_s, _ = time_mlx(model, query, docs, args.repeat)
-                model.share_prefix = True
+                model.session.share_prefix = True
             torch_s = time_reference(reference, query, docs, lengths, args.budget, args.repeat)
             plain = len(docs) / plain_s if plain_s else None
             rows.append((label, tokens, len(docs) / mlx_s, plain, len(docs) / torch_s))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlx_serve.adapters.mlx.models.registry import Family, for_config
 from mlx_serve.domain.errors import InvalidRequest, UnsupportedModel
 from mlx_serve.domain.models import ModelType
 
@@ -33,16 +34,6 @@ SENTENCE_TRANSFORMERS_FILES = (
     "sentence_bert_config.json",
     "config_sentence_transformers.json",
 )
-QWEN3_DEFAULT_MAX_LENGTH = 8192
-# model_type -> (family, prefix of the backbone's weights in HF sequence-classification /
-# causal-LM checkpoints). The family names the mlx-embeddings module that runs it.
-FAMILIES = {
-    "bert": ("bert", "bert."),
-    "xlm-roberta": ("xlm_roberta", "roberta."),
-    "qwen3": ("qwen3", "model."),
-}
-
-
 @dataclass(frozen=True)
 class Pooling:
     """How token states become one vector (sentence-transformers' Pooling + Normalize)."""
@@ -68,16 +59,10 @@ def read_config(directory: Path) -> dict[str, Any]:
     return read_json(path)
 
 
-def family_of(config: dict[str, Any]) -> str:
-    """The model family ("bert", "xlm_roberta", "qwen3"); raises UnsupportedModel."""
-    model_type = str(config.get("model_type", "")).lower()
-    if model_type not in FAMILIES:
-        supported = ", ".join(sorted(FAMILIES))
-        arch = architecture_of(config)
-        raise UnsupportedModel(
-            f"model_type '{model_type}' ({arch}) is not supported; supported: {supported}"
-        )
-    return FAMILIES[model_type][0]
+def family_of(config: dict[str, Any]) -> Family:
+    """The registered family that runs this config; raises UnsupportedModel naming the
+    architecture and listing the supported model types."""
+    return for_config(config)
 
 
 def architecture_of(config: dict[str, Any]) -> str:
@@ -111,15 +96,15 @@ def infer_type(
     return ModelType.EMBEDDING
 
 
-def pooling_of(directory: Path, family: str) -> Pooling:
+def pooling_of(directory: Path, family: Family) -> Pooling:
     """Pooling from modules.json + 1_Pooling/config.json, as sentence-transformers reads it.
 
-    Without those files: last token + L2 for Qwen3 (its recipe), else mean without
-    normalisation (what sentence-transformers falls back to for a plain checkpoint).
+    Without those files: the family's default (Qwen3: last token + L2, its recipe; encoders:
+    mean without normalisation, what sentence-transformers falls back to).
     """
     modules = read_json(directory / "modules.json")
     if not modules:
-        return Pooling("lasttoken", True) if family == "qwen3" else Pooling("mean", False)
+        return Pooling(family.default_pooling, family.default_pooling == "lasttoken")
     types = [str(m.get("type", "")) for m in modules] if isinstance(modules, list) else []
     unsupported = [t for t in types if t.rsplit(".", 1)[-1] not in
                    {"Transformer", "Pooling", "Normalize"}]
@@ -143,19 +128,17 @@ def pooling_of(directory: Path, family: str) -> Pooling:
         "pooling_mode_weightedmean_tokens"
     ):
         raise UnsupportedModel("pooling mode not supported (mean_sqrt_len / weighted mean)")
-    return Pooling("lasttoken" if family == "qwen3" else "mean", normalize)
+    return Pooling(family.default_pooling, normalize)
 
 
-def max_length_of(directory: Path, config: dict[str, Any], family: str) -> int:
+def max_length_of(directory: Path, config: dict[str, Any], family: Family) -> int:
     """Longest input in tokens: ST max_seq_length, tokenizer limit, then position table."""
-    positions = int(config.get("max_position_embeddings", 512))
-    if family == "xlm_roberta":
-        positions -= 2  # RoBERTa position ids start after padding_idx + 1
+    positions = int(config.get("max_position_embeddings", 512)) - family.position_offset
     st_length = read_json(directory / "sentence_bert_config.json").get("max_seq_length")
     if isinstance(st_length, int) and st_length > 0:
         return min(st_length, positions)
-    if family == "qwen3":
-        return min(QWEN3_DEFAULT_MAX_LENGTH, positions)
+    if family.default_max_length is not None:
+        return min(family.default_max_length, positions)
     tokenizer_length = read_json(directory / "tokenizer_config.json").get("model_max_length")
     if isinstance(tokenizer_length, int) and 0 < tokenizer_length < 1_000_000:
         return min(tokenizer_length, positions)

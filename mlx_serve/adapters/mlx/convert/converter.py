@@ -15,6 +15,7 @@ from typing import Any
 from loguru import logger
 
 from mlx_serve.adapters.mlx.convert import checkpoint as ckpt
+from mlx_serve.adapters.mlx.models.registry import Family
 from mlx_serve.domain.errors import InvalidRequest, UnsupportedModel
 from mlx_serve.domain.models import ModelType
 from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint
@@ -66,7 +67,7 @@ class MlxConverter:
                                        quantization)
         section = {
             "format_version": 1,
-            "family": family,
+            "family": family.name,
             "type": model_type.value,
             "architecture": ckpt.architecture_of(config),
             "dtype": written_dtype,
@@ -130,9 +131,11 @@ class MlxConverter:
         }
 
 
-def _write_weights(family: str, config: dict[str, Any], files: list[Path], destination: Path,
-                   dtype: str | None, quantization: dict[str, int] | None) -> str:
-    """Load, rename, cast (and quantize) the weights; returns the dtype written."""
+def _write_weights(family: Family, config: dict[str, Any], files: list[Path],
+                   destination: Path, dtype: str | None,
+                   quantization: dict[str, int] | None) -> str:
+    """Load, rename (the family's ``sanitize``), cast (and quantize) the weights; returns
+    the dtype written."""
     import mlx.core as mx
     import mlx.nn as nn
     from mlx.utils import tree_flatten
@@ -142,11 +145,11 @@ def _write_weights(family: str, config: dict[str, Any], files: list[Path], desti
     weights: dict[str, mx.array] = {}
     for file in files:
         weights.update(mx.load(str(file)))
-    backbone = loading.build_backbone(family, config)
+    backbone = family.build(config)
     try:
-        own, heads = loading.split_weights(family, weights, backbone)
-    except Exception as error:
-        raise UnsupportedModel(f"weights do not match a {family} model: {error}") from error
+        own, heads = loading.split_weights(family, config, weights, backbone)
+    except (ValueError, KeyError) as error:
+        raise UnsupportedModel(f"weights do not match a {family.name} model: {error}") from error
     floating = [v.dtype for v in own.values() if mx.issubdtype(v.dtype, mx.floating)]
     target = loading.DTYPES[dtype] if dtype else (floating[0] if floating else mx.float32)
     backbone.load_weights(list(own.items()), strict=False)

@@ -13,13 +13,11 @@ import numpy as np
 from loguru import logger
 
 from mlx_serve.adapters.mlx.convert.checkpoint import (
-    mlx_section,
     pooling_of,
-    read_config,
     read_json,
 )
-from mlx_serve.adapters.mlx.models.loading import load_module
-from mlx_serve.adapters.mlx.pipeline import pooling as encoders
+from mlx_serve.adapters.mlx.models.loading import compute_dtype_of, load_module, use_fast_cpu_ops
+from mlx_serve.adapters.mlx.pipeline.pooling import pool
 from mlx_serve.adapters.mlx.pipeline.tokenization import Encoded, TextTokenizer
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
@@ -27,7 +25,6 @@ from mlx_serve.domain.errors import (
     InputTooLong,
     InvalidRequest,
     MlxServeError,
-    ModelLoadError,
 )
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult
 
@@ -38,16 +35,12 @@ class EmbeddingSession:
     def __init__(self, directory: Path, max_length: int, runtime: Runtime) -> None:
         self.runtime = runtime
         self.device = runtime.mlx_device()
-        try:
-            family = str((mlx_section(read_config(directory)) or {}).get("family"))
-        except MlxServeError as error:
-            raise ModelLoadError(f"cannot load the model at {directory}: {error}") from error
-        dtype = runtime.compute_dtype(family)
+        dtype = compute_dtype_of(directory, runtime)
         with mx.stream(self.device):
             self.module = load_module(directory, dtype)
-        self.family = self.module.family
-        self.pooling = pooling_of(directory, self.family)
-        self.left_padded = self.family in encoders.LEFT_PADDED
+        self.family = self.module.family.name
+        self.pooling = pooling_of(directory, self.module.family)
+        self.left_padded = self.module.family.left_padded
         # Qwen3-Embedding pools the final <|endoftext|>; its tokenizer appends it, but a
         # tokenizer.json without that post-processor would silently degrade every vector.
         self.tokenizer = TextTokenizer(
@@ -60,10 +53,8 @@ class EmbeddingSession:
         self.dimensions = int(self.module.config["hidden_size"])
         self.prompts = read_json(directory / "config_sentence_transformers.json").get("prompts")
         self.forward_batches = 0  # forward passes run so far (observability, tests)
-        fast = False
-        if runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32:
-            fast = encoders.use_fast_cpu_ops(self.family, self.module.backbone,
-                                             self.module.config)
+        fast = runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32 \
+            and use_fast_cpu_ops(self.module.backbone)
         logger.info("loaded {} ({}, {}, pooling {}{}, max {} tokens{})", directory.name,
                     self.family, dtype, self.pooling.mode,
                     " + normalize" if self.pooling.normalize else "", max_length,
@@ -165,7 +156,6 @@ class EmbeddingSession:
         ids, mask = pad_rows(rows, length, self.tokenizer.pad_id, left=self.left_padded)
         ids_array = mx.array(ids, dtype=mx.int32)
         mask_array = mx.array(mask, dtype=mx.int32)
-        states = encoders.hidden_states(self.family, self.module.backbone, ids_array,
-                                        mask_array)
-        pooled = encoders.pool(states, mask_array, self.pooling, left_padded=self.left_padded)
+        states = self.module.backbone(ids_array, mask_array)
+        pooled = pool(states, mask_array, self.pooling, left_padded=self.left_padded)
         return np.array(pooled.astype(mx.float32))

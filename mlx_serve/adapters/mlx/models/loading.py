@@ -1,18 +1,16 @@
-"""Build mlx-embeddings backbones and move weights in and out of them.
+"""Build a family's Model and move weights in and out of it.
 
 Call these on the compute thread (engines) or on one thread throughout (converter): MLX
-arrays belong to the thread that made them. Importing ``mlx_embeddings.models`` costs
-seconds (the package pulls in transformers), so it happens here, lazily, at first use.
+arrays belong to the thread that made them.
 
-Converted weight layout: the backbone's own parameter names (BERT/XLM-R: the
-mlx-embeddings ``Model``: ``embeddings.*``, ``encoder.*``, ``pooler.*``; Qwen3: the
-``Qwen3Model``: ``embed_tokens.*``, ``layers.*``, ``norm.*``) plus task heads under their
-Hugging Face names (``classifier.*``, ``lm_head.weight``, ``score.*``), never quantized.
+Converted weight layout: the Model's own parameter names (BERT/XLM-R/MPNet: ``embeddings.*``,
+``encoder.*``, ``pooler.*``; Qwen3: ``embed_tokens.*``, ``layers.*``, ``norm.*``) plus task
+heads under their Hugging Face names (``classifier.*``, ``lm_head.weight``, ``score.*``),
+never quantized. See models/registry.py for the family interface.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,26 +19,27 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_flatten
 
-from mlx_serve.adapters.mlx.convert.checkpoint import (
-    FAMILIES,
-    WEIGHTS_FILE,
-    mlx_section,
-    read_config,
-)
-from mlx_serve.domain.errors import ModelLoadError
+from mlx_serve.adapters.mlx.convert.checkpoint import WEIGHTS_FILE, mlx_section, read_config
+from mlx_serve.adapters.mlx.models.registry import HEAD_PREFIXES, Family, by_name
+from mlx_serve.adapters.mlx.runtime.placement import Runtime
+from mlx_serve.domain.errors import MlxServeError, ModelLoadError
 
-HEAD_PREFIXES = ("classifier.", "lm_head.", "score.")
 DTYPES = {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}
+# Parameters a checkpoint may lack: sentence-transformers BERTs often ship without the
+# (unused) pooler; the Model keeps its initial values and never reads them for embeddings.
+OPTIONAL_PREFIXES = ("pooler.",)
 
 
 @dataclass
 class LoadedModule:
-    """A backbone with its weights, the heads beside it and the converted config."""
+    """A family's Model with its weights, the heads beside it and the converted config."""
 
-    family: str
+    family: Family
     backbone: nn.Module
     config: dict[str, Any]
     heads: dict[str, mx.array] = field(default_factory=dict)
+    # Optional parameters (OPTIONAL_PREFIXES) the checkpoint lacked: they hold init values.
+    missing: tuple[str, ...] = ()
 
     @property
     def section(self) -> dict[str, Any]:
@@ -53,28 +52,6 @@ class LoadedModule:
         return int(sum(a.nbytes for a in arrays))
 
 
-def build_backbone(family: str, config: dict[str, Any]) -> nn.Module:
-    """An uninitialised-weights backbone module for ``family`` from a HF config dict."""
-    module = importlib.import_module(f"mlx_embeddings.models.{family}")
-    args = module.ModelArgs.from_dict(_with_rope_theta(config))
-    if family == "qwen3":
-        return module.Qwen3Model(args)
-    return module.Model(args)
-
-
-def _with_rope_theta(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with a top-level ``rope_theta`` when only ``rope_parameters`` holds it.
-
-    transformers 5 saves ``rope_parameters: {"rope_theta": ...}``; mlx-embeddings reads only
-    the top-level key and otherwise falls back to 1e6 (right for the real Qwen3 checkpoints,
-    wrong for any other base).
-    """
-    theta = (config.get("rope_parameters") or {}).get("rope_theta")
-    if "rope_theta" in config or theta is None:
-        return config
-    return {**config, "rope_theta": theta}
-
-
 def quantize_predicate(group_size: int):
     """Which modules quantization touches: Linear layers whose input width the group divides."""
 
@@ -85,32 +62,20 @@ def quantize_predicate(group_size: int):
 
 
 def split_weights(
-    family: str, weights: dict[str, mx.array], backbone: nn.Module
+    family: Family, config: dict[str, Any], weights: dict[str, mx.array], backbone: nn.Module
 ) -> tuple[dict[str, mx.array], dict[str, mx.array]]:
-    """Rename HF checkpoint keys to (backbone weights, head weights); drops the rest."""
-    prefix = FAMILIES_PREFIX[family]
+    """HF checkpoint tensors to (backbone weights, head weights); drops what is unused.
+
+    Raises ValueError naming missing tensors.
+    """
+    renamed = family.sanitize(weights, config)
     wanted = {name for name, _ in tree_flatten(backbone.parameters())}
-    own: dict[str, mx.array] = {}
-    heads: dict[str, mx.array] = {}
-    for key, value in weights.items():
-        if key.startswith(HEAD_PREFIXES):
-            heads[key] = value
-            continue
-        name = key[len(prefix):] if key.startswith(prefix) else key
-        # Old BERT checkpoints name LayerNorm parameters gamma/beta.
-        name = name.replace("LayerNorm.gamma", "LayerNorm.weight")
-        name = name.replace("LayerNorm.beta", "LayerNorm.bias")
-        if name in wanted:
-            own[name] = value
-    missing = wanted - set(own)
-    # A sentence-transformers BERT often ships without the (unused) pooler: keep its init.
-    missing = {m for m in missing if not m.startswith("pooler.")}
+    heads = {k: v for k, v in renamed.items() if k.startswith(HEAD_PREFIXES)}
+    own = {k: v for k, v in renamed.items() if k in wanted}
+    missing = {m for m in wanted - set(own) if not m.startswith(OPTIONAL_PREFIXES)}
     if missing:
-        raise ModelLoadError(f"checkpoint lacks weights: {sorted(missing)[:5]}")
+        raise ValueError(f"checkpoint lacks weights: {sorted(missing)[:5]}")
     return own, heads
-
-
-FAMILIES_PREFIX = {family: prefix for family, prefix in FAMILIES.values()}
 
 
 def load_module(directory: Path, compute_dtype: mx.Dtype | None = None) -> LoadedModule:
@@ -121,26 +86,29 @@ def load_module(directory: Path, compute_dtype: mx.Dtype | None = None) -> Loade
     """
     try:
         config = read_config(directory)
-    except Exception as error:
+    except MlxServeError as error:
         raise ModelLoadError(f"cannot read the model at {directory}: {error}") from error
     section = mlx_section(config)
     if section is None:
         raise ModelLoadError(f"{directory} does not hold a converted (MLX) model")
-    family = str(section.get("family"))
     try:
-        backbone = build_backbone(family, config)
+        family = by_name(str(section.get("family")))
+        backbone = family.build(config)
         quantization = section.get("quantization")
         if quantization:
             group = int(quantization["group_size"])
             nn.quantize(backbone, group, int(quantization["bits"]),
                         class_predicate=quantize_predicate(group))
         weights = mx.load(str(directory / WEIGHTS_FILE))
-    except (ImportError, ValueError, KeyError, RuntimeError, OSError) as error:
+    except (MlxServeError, ValueError, KeyError, RuntimeError, OSError) as error:
         raise ModelLoadError(f"cannot load the model at {directory}: {error}") from error
     heads = {k: v for k, v in weights.items() if k.startswith(HEAD_PREFIXES)}
     own = [(k, v) for k, v in weights.items() if not k.startswith(HEAD_PREFIXES)]
+    stored = {k for k, _ in own}
+    missing = tuple(n for n, _ in tree_flatten(backbone.parameters())
+                    if n.startswith(OPTIONAL_PREFIXES) and n not in stored)
     try:
-        backbone.load_weights(own, strict=not _lacks_pooler(backbone, own))
+        backbone.load_weights(own, strict=not missing)
     except ValueError as error:
         raise ModelLoadError(f"weights do not fit the model at {directory}: {error}") from error
     if compute_dtype is not None:
@@ -149,10 +117,27 @@ def load_module(directory: Path, compute_dtype: mx.Dtype | None = None) -> Loade
                  for k, v in heads.items()}
     backbone.eval()
     mx.eval(backbone.parameters(), heads)
-    return LoadedModule(family, backbone, config, heads)
+    return LoadedModule(family, backbone, config, heads, missing)
 
 
-def _lacks_pooler(backbone: nn.Module, own: list[tuple[str, mx.array]]) -> bool:
-    names = {k for k, _ in own}
-    return any(n.startswith("pooler.") and n not in names
-               for n, _ in tree_flatten(backbone.parameters()))
+def compute_dtype_of(directory: Path, runtime: Runtime) -> mx.Dtype:
+    """The dtype a converted model computes in under ``runtime`` (its family's half dtype on
+    a GPU). Raises ModelLoadError for a missing, unconverted or unknown-family directory."""
+    try:
+        section = mlx_section(read_config(directory))
+        if section is None:
+            raise ModelLoadError(f"{directory} does not hold a converted (MLX) model")
+        return runtime.compute_dtype(str(section.get("family")))
+    except ModelLoadError:
+        raise
+    except MlxServeError as error:
+        raise ModelLoadError(f"cannot load the model at {directory}: {error}") from error
+
+
+def use_fast_cpu_ops(backbone: nn.Module) -> bool:
+    """Turn on the vectorised CPU activations (runtime/fast_ops) where the family has them;
+    returns whether it did. Only for float32 on the CPU (the caller checks)."""
+    if not hasattr(backbone, "fast_cpu_ops"):
+        return False
+    backbone.fast_cpu_ops = True
+    return True

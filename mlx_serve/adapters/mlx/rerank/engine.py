@@ -1,116 +1,56 @@
 """MlxReranker: the Reranker port on MLX (Qwen3-Reranker and BERT/XLM-R cross-encoders).
 
-All MLX work, tokenisation included, runs on the shared ComputeThread, so the event loop
-never blocks and reranking and embedding share one accelerator queue. Pairs are sorted by
-length and cut into batches under the token budget (``rows * longest <= max_batch_tokens``),
-like embeddings; each pair's score does not depend on its batch neighbours (padding is
-masked, and with left padding RoPE only sees relative positions).
+Mirrors embedding/engine.py: the engine loads and unloads (``load``, ``load_blocking``,
+``unload``), the loaded model scores (``rerank``, ``rerank_blocking``) and is dropped with
+``release``; the work itself is a RerankSession on the shared ComputeThread, so the event loop
+never blocks and reranking and embedding share one accelerator queue.
 """
 
 from __future__ import annotations
 
 import gc
-from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
-from mlx_serve.adapters.mlx.convert.checkpoint import mlx_section, read_config
-from mlx_serve.adapters.mlx.pipeline.tokenization import load_tokenizer, pad_token_id
-from mlx_serve.adapters.mlx.rerank.inputs import (
-    CrossEncoderPairEncoder,
-    EncodedPair,
-    Qwen3PairEncoder,
-)
-from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
-from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel, WrongModelType
+from mlx_serve.domain.errors import ModelLoadError, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
 from mlx_serve.domain.models import ModelInfo, ModelType
 
 
 class MlxLoadedReranker:
-    """One reranker resident in memory (LoadedReranker port)."""
+    """One reranker resident in memory (LoadedReranker port). All MLX work on ``compute``."""
 
-    def __init__(
-        self,
-        info: ModelInfo,
-        encoder: Qwen3PairEncoder | CrossEncoderPairEncoder,
-        scorer: Any,
-        pad_id: int,
-        memory_bytes: int,
-        compute: ComputeThread,
-        max_batch_tokens: int,
-        device: Any,
-        share_prefix: bool = True,
-    ) -> None:
+    def __init__(self, info: ModelInfo, compute: ComputeThread, session: Any) -> None:
         self.info = info
-        self.device = device
-        # Qwen3: compute the prompt head shared by all pairs once (qwen3_prefix.py).
-        self.share_prefix = share_prefix
-        self.encoder = encoder
-        self.scorer = scorer
-        self.pad_id = pad_id
-        self._memory_bytes = memory_bytes
         self._compute = compute
-        self._max_batch_tokens = max_batch_tokens
+        self.session = session  # a RerankSession; only touched on the compute thread
 
     @property
     def memory_bytes(self) -> int:
         """Bytes of weights held in memory by this model (0 once unloaded)."""
-        return self._memory_bytes if self.scorer is not None else 0
+        return self.session.memory_bytes if self.session is not None else 0
 
     async def rerank(self, request: RerankRequest) -> RerankResult:
         """Score every document against the query (request order), on the compute thread."""
-        return await self._compute.run(self.rerank_sync, request)
+        return await self._compute.run(self._rerank_sync, request)
 
-    def rerank_sync(self, request: RerankRequest) -> RerankResult:
-        """``rerank`` for callers already on the compute thread (benchmarks, tests)."""
-        pairs = self.encoder.encode(
-            request.query, request.documents, request.instruction, request.max_tokens_per_doc
-        )
-        scores = self.score_pairs(pairs)
-        return RerankResult(
-            scores=scores,
-            prompt_tokens=sum(len(pair.ids) for pair in pairs),
-            truncated_documents=sum(pair.truncated for pair in pairs),
-        )
+    def rerank_blocking(self, request: RerankRequest) -> RerankResult:
+        """``rerank`` for synchronous callers (benchmarks, CLI); never from the event loop."""
+        return self._compute.call(self._rerank_sync, request)
 
-    def score_pairs(self, pairs: list[EncodedPair]) -> list[float]:
-        """Scores of encoded pairs in their order, in length-sorted token-budget batches."""
-        import mlx.core as mx
-
-        if self.scorer is None:
+    def _rerank_sync(self, request: RerankRequest) -> RerankResult:
+        if self.session is None:
             raise ModelLoadError(f"model '{self.info.name}' was unloaded")
-        with mx.stream(self.device):
-            if self.share_prefix and hasattr(self.scorer, "score_shared"):
-                rows = [pair.ids for pair in pairs]
-                shared = self.scorer.score_shared(rows, self._max_batch_tokens)
-                if shared is not None:
-                    return shared
-            return self._score_batches(pairs)
+        return self.session.rerank(request)
 
-    def _score_batches(self, pairs: list[EncodedPair]) -> list[float]:
-        import mlx.core as mx
-
-        scores = [0.0] * len(pairs)
-        left = self.scorer.left_padding
-        for batch in plan_batches([len(p.ids) for p in pairs], self._max_batch_tokens):
-            rows = [pairs[i].ids for i in batch.indices]
-            ids, mask = pad_rows(rows, batch.length, self.pad_id, left=left)
-            type_ids = None
-            if pairs[batch.indices[0]].type_ids is not None:
-                types = [pairs[i].type_ids or [] for i in batch.indices]
-                type_ids = mx.array(pad_rows(types, batch.length, 0, left=left)[0])
-            batch_scores = self.scorer(mx.array(ids), mx.array(mask), type_ids)
-            for index, score in zip(batch.indices, batch_scores, strict=True):
-                scores[index] = float(score)
-        return scores
+    def release(self) -> None:
+        """Drop the weights (compute thread)."""
+        self.session = None
 
 
 class MlxReranker:
-    """Loads rerankers converted by MlxConverter (Reranker port)."""
+    """Loads rerankers converted by MlxConverter (Reranker port); one per process."""
 
     def __init__(
         self,
@@ -120,73 +60,46 @@ class MlxReranker:
         device: str = "auto",
         *,
         share_prefix: bool = True,
+        fast_cpu_ops: bool = True,
     ) -> None:
         self._compute = compute
         self._share_prefix = share_prefix
-        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device)
+        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
+                                fast_cpu_ops=fast_cpu_ops)
 
     async def load(self, model: ModelInfo) -> MlxLoadedReranker:
-        """Load the model's files on the compute thread; raises ModelLoadError."""
-        return await self._compute.run(self.load_sync, model)
+        """Load the model's files on the compute thread; raises ModelLoadError,
+        WrongModelType."""
+        self._check_type(model)
+        session = await self._compute.run(self._load_sync, model)
+        return MlxLoadedReranker(model, self._compute, session)
 
-    async def unload(self, model: MlxLoadedReranker) -> None:  # type: ignore[override]
+    def load_blocking(self, model: ModelInfo) -> MlxLoadedReranker:
+        """``load`` for synchronous callers."""
+        self._check_type(model)
+        return MlxLoadedReranker(model, self._compute,
+                                 self._compute.call(self._load_sync, model))
+
+    @staticmethod
+    def _check_type(model: ModelInfo) -> None:
+        if model.type is not ModelType.RERANKER:
+            raise WrongModelType(model.name, model.type.value, "reranking")
+
+    def _load_sync(self, model: ModelInfo) -> Any:
+        from mlx_serve.adapters.mlx.rerank.session import RerankSession
+
+        return RerankSession(model.path, model.max_length, self._runtime,
+                             share_prefix=self._share_prefix)
+
+    async def unload(self, model: Any) -> None:
         """Drop the model's arrays and hand MLX's buffer cache back to the system."""
         await self._compute.run(self._unload_sync, model)
 
-    def load_sync(self, model: ModelInfo) -> MlxLoadedReranker:
-        """``load`` for callers on the compute thread (or with no event loop)."""
-        if model.type is not ModelType.RERANKER:
-            raise WrongModelType(model.name, model.type.value, "reranking")
-        import mlx.core as mx
-
-        from mlx_serve.adapters.mlx.models.loading import load_module
-        from mlx_serve.adapters.mlx.rerank.scorers import CrossEncoderScorer, Qwen3Scorer
-
-        directory = Path(model.path)
-        device = self._runtime.mlx_device()
-        family = str((mlx_section(read_config(directory)) or {}).get("family"))
-        dtype = self._runtime.compute_dtype(family)
-        with mx.stream(device):
-            module = load_module(directory, dtype)
-        tokenizer = load_tokenizer(directory)
-        pad_id = pad_token_id(directory, tokenizer)
-        max_length = model.max_length
-        encoder: Qwen3PairEncoder | CrossEncoderPairEncoder
-        if module.family == "qwen3":
-            encoder = Qwen3PairEncoder(tokenizer, max_length)
-            scorer: Any = Qwen3Scorer(module, encoder.yes_id, encoder.no_id)
-        elif module.family in ("bert", "xlm_roberta"):
-            types = int(module.config.get("type_vocab_size", 1)) > 1
-            encoder = CrossEncoderPairEncoder(tokenizer, max_length, use_token_types=types)
-            fast = device == mx.cpu and dtype == mx.float32
-            scorer = CrossEncoderScorer(module, fast_cpu_ops=fast)
-        else:
-            raise UnsupportedModel(f"no reranker recipe for the {module.family} family")
-        loaded = MlxLoadedReranker(
-            model,
-            encoder,
-            scorer,
-            pad_id,
-            module.memory_bytes,
-            self._compute,
-            self._runtime.max_batch_tokens,
-            device,
-            self._share_prefix,
-        )
-        logger.info(
-            "loaded reranker {} ({}, {}, max {} tokens, {} MB)",
-            model.name,
-            module.family,
-            dtype,
-            max_length,
-            module.memory_bytes // 2**20,
-        )
-        return loaded
-
     @staticmethod
-    def _unload_sync(model: MlxLoadedReranker) -> None:
+    def _unload_sync(model: Any) -> None:
         import mlx.core as mx
 
-        model.scorer = None
+        if isinstance(model, MlxLoadedReranker):
+            model.release()
         gc.collect()
         mx.clear_cache()

@@ -11,29 +11,14 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from mlx_serve.adapters.mlx.models.loading import LoadedModule
-from mlx_serve.adapters.mlx.pipeline.pooling import masked_value, use_fast_cpu_ops
+from mlx_serve.adapters.mlx.models.loading import LoadedModule, use_fast_cpu_ops
+from mlx_serve.adapters.mlx.models.masks import masked_value
 from mlx_serve.adapters.mlx.rerank.qwen3_prefix import common_prefix_length, head_cache, last_hidden
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 from mlx_serve.domain.errors import ModelLoadError
 
 # Labels that mean "relevant" in the id2label of multi-label cross-encoders.
 POSITIVE_LABELS = {"1", "label_1", "yes", "true", "relevant", "positive", "entailment"}
-
-
-def causal_padding_mask(attention: mx.array, dtype: mx.Dtype) -> mx.array:
-    """Additive (batch, 1, L, L) mask: causal and hiding padding keys.
-
-    The masked value is finite on purpose: with left padding, the rows of padding positions
-    see no real key at all, and an all ``-inf`` row turns into NaN, which then leaks into
-    real rows through ``0 * NaN`` in the next layer's attention. Half the dtype's most
-    negative value leaves room for the attention logits to be added without overflow.
-    """
-    length = attention.shape[1]
-    causal = mx.tril(mx.ones((length, length), dtype=mx.bool_))
-    allowed = causal[None, None, :, :] & (attention[:, None, None, :] > 0)
-    negative = mx.array(masked_value(dtype), dtype=dtype)
-    return mx.where(allowed, mx.array(0, dtype=dtype), negative)
 
 
 class Qwen3Scorer:
@@ -81,7 +66,7 @@ class Qwen3Scorer:
 
     def __call__(self, ids: mx.array, attention: mx.array, type_ids: Any = None) -> np.ndarray:
         """Scores of one left-padded batch (the official recipe's layout)."""
-        hidden = self.body(ids, attention_mask=causal_padding_mask(attention, self.dtype))
+        hidden = self.body(ids, attention)
         return self._project(hidden[:, -1, :])
 
     def _project(self, last: mx.array) -> np.ndarray:
@@ -111,7 +96,8 @@ class Qwen3Scorer:
 
 
 class CrossEncoderScorer:
-    """BERT / XLM-RoBERTa sequence classification: the [CLS] head, then sigmoid or softmax.
+    """Sequence classification (BERT, XLM-R... : the family module's ``classify`` head over
+    the last hidden states), then sigmoid or softmax.
 
     One label: sigmoid(logit). Several labels: softmax, and the probability of the label
     ``id2label`` names as relevant (``LABEL_1``, ``yes``, ``relevant``...), else label 1.
@@ -123,21 +109,26 @@ class CrossEncoderScorer:
         self.family = module.family
         self.body = module.backbone
         self.heads = module.heads
-        config = module.config
-        labels = {str(k): str(v) for k, v in (config.get("id2label") or {}).items()}
-        self.num_labels = int(config.get("num_labels") or len(labels) or 1)
-        weight_key = (
-            "classifier.out_proj.weight" if self.family == "xlm_roberta" else ("classifier.weight")
-        )
-        if weight_key not in self.heads:
-            raise ModelLoadError(f"the checkpoint has no classification head ({weight_key})")
-        self.num_labels = int(self.heads[weight_key].shape[0])
+        self.config = module.config
+        self.classify = getattr(self.family.module(), "classify", None)
+        if self.classify is None:
+            raise ModelLoadError(f"no sequence-classification head for the "
+                                 f"{self.family.name} family")
+        lacking = [m for m in module.missing
+                   if m.startswith(getattr(self.family.module(), "CLASSIFY_USES", ()))]
+        if lacking:
+            raise ModelLoadError(f"a {self.family.name} cross-encoder needs {lacking[0]}")
+        weights = sorted(k for k in self.heads if k.startswith("classifier.")
+                         and k.endswith("weight"))
+        if not weights:
+            raise ModelLoadError("the checkpoint has no classification head (classifier.*)")
+        labels = {str(k): str(v) for k, v in (self.config.get("id2label") or {}).items()}
+        # The last projection of the head (``classifier`` or ``classifier.out_proj``).
+        self.num_labels = int(self.heads[_last_projection(weights)].shape[0])
         self.positive = self._positive_label(labels)
-        if self.family == "bert" and self.body.pooler is None:
-            raise ModelLoadError("a BERT cross-encoder needs its pooler weights")
         if fast_cpu_ops:
             # MLX's CPU erf/exp are scalar libm; the vectorised versions agree within ~1e-6.
-            use_fast_cpu_ops(self.family, self.body, config)
+            use_fast_cpu_ops(self.body)
 
     def _positive_label(self, labels: dict[str, str]) -> int:
         if self.num_labels == 1:
@@ -151,27 +142,24 @@ class CrossEncoderScorer:
             f"cannot tell which of {self.num_labels} labels means relevant: {labels}"
         )
 
-    def _linear(self, x: mx.array, name: str) -> mx.array:
-        weight = self.heads[f"{name}.weight"]
-        out = x @ weight.T
-        bias = self.heads.get(f"{name}.bias")
-        return out if bias is None else out + bias
-
     def __call__(
         self, ids: mx.array, attention: mx.array, type_ids: mx.array | None = None
     ) -> np.ndarray:
         """Scores of one right-padded batch."""
-        if self.family == "xlm_roberta":
-            output = self.body(ids, attention_mask=attention, token_type_ids=type_ids)
-            x = output.last_hidden_state[:, 0]
-            x = mx.tanh(self._linear(x, "classifier.dense"))
-            logits = self._linear(x, "classifier.out_proj")
+        if self.family.token_types and type_ids is not None:
+            hidden = self.body(ids, attention, token_type_ids=type_ids)
         else:
-            output = self.body(ids, token_type_ids=type_ids, attention_mask=attention)
-            logits = self._linear(output.pooler_output, "classifier")
-        logits = logits.astype(mx.float32)
+            hidden = self.body(ids, attention)
+        logits = self.classify(self.body, hidden, self.heads, self.config).astype(mx.float32)
         if self.num_labels == 1:
             scores = mx.sigmoid(logits[:, 0])
         else:
             scores = mx.softmax(logits, axis=-1)[:, self.positive]
         return np.array(scores, dtype=np.float64)
+
+
+def _last_projection(weights: list[str]) -> str:
+    for name in ("classifier.out_proj.weight", "classifier.weight"):
+        if name in weights:
+            return name
+    return weights[-1]

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlx_serve.adapters.mlx.models.registry import by_name
 from mlx_serve.domain.errors import InvalidRequest
-
-HALF_BY_FAMILY = {"qwen3": "bfloat16"}  # trained in bf16; BERTs are fine (and exact-er) in fp16
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,13 @@ class Runtime:
         return mx.cpu
 
     def compute_dtype(self, family: str):  # -> mx.Dtype
-        """float32 on the CPU; on a GPU bfloat16 for Qwen3 and float16 for BERTs; or forced."""
+        """float32 on the CPU; on a GPU the family's half dtype (registry); or forced."""
         import mlx.core as mx
 
         name = self.dtype
         if name == "auto":
             on_cpu = self.mlx_device() == mx.cpu
-            name = "float32" if on_cpu else HALF_BY_FAMILY.get(family, "float16")
+            name = "float32" if on_cpu else by_name(family).half_dtype
         return {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}[name]
 
 
