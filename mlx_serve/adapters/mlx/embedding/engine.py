@@ -85,7 +85,7 @@ class MlxEmbeddingEngine:
 
     async def load(self, model: ModelInfo) -> MlxEmbeddingModel:
         """Load weights and tokenizer on the compute thread (seconds; the first load also
-        imports mlx-embeddings). Raises ModelLoadError, WrongModelType."""
+        imports MLX). Raises ModelLoadError, WrongModelType."""
         if model.type is not ModelType.EMBEDDING:
             raise WrongModelType(model.name, model.type.value, "embeddings")
         session = await self._compute.run(self._load_sync, model.path, model.max_length)

@@ -11,7 +11,7 @@ code left-pads and counts positions from the padding, which shifts a row's posit
 constant; RoPE attention depends only on position differences, so the scores agree (the
 parity tests hold this path to the transformers reference).
 
-Runs on the compute thread, with the weights of mlx-embeddings' ``Qwen3Model``.
+Runs on the compute thread, with the layers of models/qwen3.py's ``Model``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
 def _attention(
     attn: nn.Module, x: mx.array, head: KV | None, offset: int, mask: mx.array | None
 ) -> tuple[mx.array, KV]:
-    """mlx-embeddings' Qwen3Attention with an offset and a cached head prepended."""
+    """models/qwen3.py's Attention with an offset and a cached head prepended."""
     batch, length, _ = x.shape
 
     def heads(t: mx.array, count: int) -> mx.array:
