@@ -19,6 +19,7 @@ from mlx_serve.adapters.mlx.models.xlm_roberta import roberta_positions
 
 PREFIX = "mpnet."
 MAX_DISTANCE = 128  # transformers' MPNet bucketing constant
+PADDING_IDX = 1
 
 
 class SelfAttention(nn.Module):
@@ -104,7 +105,8 @@ class Embeddings(bert.Embeddings):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__({**config, "type_vocab_size": 1})
         del self.token_type_embeddings
-        self.padding_idx = int(config.get("pad_token_id", 1))
+        # transformers' MPNetEmbeddings fixes padding_idx at 1 whatever pad_token_id says.
+        self.padding_idx = PADDING_IDX
 
     def __call__(self, input_ids: mx.array, token_type_ids: mx.array | None) -> mx.array:
         positions = roberta_positions(input_ids, self.padding_idx)
