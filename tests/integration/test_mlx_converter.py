@@ -89,8 +89,10 @@ def test_errors_are_clear(tiny, tmp_path):
     source = tmp_path / "gpt2"
     shutil.copytree(tiny["cross"], source)
     (source / "config.json").write_text(json.dumps({**config, "model_type": "gpt2"}))
-    with pytest.raises(UnsupportedModel, match="gpt2"):
+    with pytest.raises(UnsupportedModel, match="gpt2") as refused:
         convert(source, tmp_path / "o2")
+    assert "supported: bert, mpnet, qwen3, roberta, xlm-roberta" in str(refused.value)
+    assert not (tmp_path / "o2").exists()  # nothing half-written
     with pytest.raises(InvalidRequest):
         convert(tiny["cross"], tmp_path / "o3", quantize_bits=3)
 

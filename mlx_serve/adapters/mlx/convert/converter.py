@@ -46,11 +46,12 @@ class MlxConverter:
                 "convert the tokenizer with transformers and save it first)"
             )
         section = ckpt.mlx_section(config)
-        destination.mkdir(parents=True, exist_ok=True)
         if section is not None:
+            destination.mkdir(parents=True, exist_ok=True)
             self._copy_converted(source_dir, destination)
             return self._metadata(source_dir, config, section)
-        family = ckpt.family_of(config)
+        family = ckpt.family_of(config)  # refused before anything is written
+        destination.mkdir(parents=True, exist_ok=True)
         model_type = ckpt.infer_type(config, source_dir, checkpoint.source, options.model_type)
         dtype = self._check_options(options)
         weight_files = sorted(source_dir.glob("*.safetensors"))
