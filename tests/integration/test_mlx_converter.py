@@ -91,7 +91,8 @@ def test_errors_are_clear(tiny, tmp_path):
     (source / "config.json").write_text(json.dumps({**config, "model_type": "gpt2"}))
     with pytest.raises(UnsupportedModel, match="gpt2") as refused:
         convert(source, tmp_path / "o2")
-    assert "supported: bert, mpnet, qwen3, roberta, xlm-roberta" in str(refused.value)
+    supported = str(refused.value).split("supported: ")[1].split(", ")
+    assert {"bert", "mpnet", "qwen3", "xlm-roberta"} <= set(supported)
     assert not (tmp_path / "o2").exists()  # nothing half-written
     with pytest.raises(InvalidRequest):
         convert(tiny["cross"], tmp_path / "o3", quantize_bits=3)
