@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
 
     from mlx_serve.entrypoints.cli.dispatch import dispatch
 

@@ -60,6 +60,11 @@ class HuggingFaceRepository:
         self._cache_dir = cache_dir  # None: the Hugging Face cache under HF_HOME
         self._backoff = backoff or Backoff()
 
+    accepts = (
+        "a valid Hugging Face repo id (owner/name, each made of letters, digits, '-', '_' "
+        "and '.')"
+    )
+
     @property
     def endpoint(self) -> str:
         return self._endpoint or constants.ENDPOINT
