@@ -137,7 +137,6 @@ def test_usage_errors_exit_2(cli):
     for argv in (
         ["pull", "x", "--type", "unknown"],
         ["pull", "x", "--quantize", "3"],
-        [],
         ["nope"],
     ):
         with pytest.raises(SystemExit) as exited:
