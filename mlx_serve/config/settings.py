@@ -20,11 +20,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from mlx_serve.config.errors import SettingsError
+
 ENV_PREFIX = "MLX_SERVE_"
-
-
-class SettingsError(Exception):
-    """A setting has a bad value; the message names the variable."""
 
 
 def default_home() -> Path:

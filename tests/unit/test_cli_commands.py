@@ -33,6 +33,7 @@ def cli(monkeypatch, tmp_path):
         return CliContext(settings=settings, catalog=catalog, serve=serve)
 
     monkeypatch.setattr(entry, "_cli_context", make_context)
+    monkeypatch.setattr(entry, "_quick_cli_context", make_context)  # status, stop, list, show
     state = {"store": store, "repository": repository, "served": served}
     return entry.main, state
 
