@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from mlx_serve.entrypoints.cli.parser import build_parser
 
 if TYPE_CHECKING:
+    from mlx_serve.config.quick import QuickSettings
     from mlx_serve.config.settings import Settings
     from mlx_serve.entrypoints.cli.context import CliContext
 
@@ -27,16 +28,25 @@ def main(argv: list[str] | None = None) -> int:
     else:
         argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
 
     from mlx_serve.entrypoints.cli.dispatch import dispatch
 
-    return dispatch(args, _cli_context)
+    return dispatch(args, _cli_context, _quick_cli_context)
 
 
 def _cli_context(settings: Settings) -> CliContext:
     from mlx_serve import bootstrap
 
     return bootstrap.cli_context(settings)
+
+
+def _quick_cli_context(settings: QuickSettings) -> CliContext:
+    from mlx_serve.bootstrap.quick import quick_cli_context
+
+    return quick_cli_context(settings)
 
 
 if __name__ == "__main__":

@@ -168,11 +168,14 @@ class ModelCatalog:
                 f"'{source}' is neither a model directory nor a Hugging Face repo id",
                 param="model",
             ) from None
-        raise PullError(
-            f"cannot pull '{source}': it is not a local model directory and no model hub "
-            "is available to fetch it from",
-            status=404,
-        )
+        if self._repositories:
+            # Every source we know refused the name's shape: the name is the problem.
+            raise InvalidModelName(
+                f"cannot pull '{source}': it is not "
+                + " nor ".join(r.accepts for r in self._repositories),
+                param="model",
+            )
+        raise PullError(f"cannot pull '{source}': no model source is configured", status=404)
 
     def _install(
         self,
@@ -218,7 +221,8 @@ class ModelCatalog:
         existing = _first(self._store.list(), lambda m: m.name.casefold() == key)
         if existing is not None and not force:
             raise ModelAlreadyExists(
-                f"model '{existing.name}' is already installed (pull with force to replace it)"
+                f"model '{existing.name}' is already installed (pull with --force, or "
+                '"force": true over HTTP, to replace it)'
             )
         return existing
 

@@ -22,6 +22,7 @@ class HealthState:
         self.phase = ServerPhase.STARTING
         self.started_at = started_at  # Unix seconds, for uptime
         self.preload_failures: dict[str, str] = {}  # model reference -> reason
+        self.blas: str | None = None  # the BLAS MLX's CPU matmuls use, set at start
 
     @property
     def status(self) -> str:

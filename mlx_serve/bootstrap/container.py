@@ -34,7 +34,11 @@ class Container(containers.DeclarativeContainer):
     # Driven adapters.
     store = providers.Singleton(FilesystemModelStore, settings.provided.models_path)
     local_repository = providers.Singleton(LocalDirectoryRepository)
-    hub_repository = providers.Singleton(HuggingFaceRepository, settings.provided.downloads_path)
+    hub_repository = providers.Singleton(
+        HuggingFaceRepository,
+        settings.provided.downloads_path,
+        timeout=settings.provided.hub_timeout_seconds,
+    )
     converter = providers.Singleton(MlxConverter)
     compute = providers.Singleton(ComputeThread)
     embedding_engine = providers.Singleton(

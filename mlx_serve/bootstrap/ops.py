@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mlx_serve.config.quick import QuickSettings
     from mlx_serve.config.settings import Settings
 
 
-def lifecycle(settings: Settings) -> Any:
+def lifecycle(settings: Settings | QuickSettings) -> Any:
     """ServerLifecycle over POSIX processes and PID files under ``$MLX_SERVE_HOME/run``."""
     from mlx_serve.adapters.process.pidfiles import PidFileRegistry
     from mlx_serve.adapters.process.processes import PosixProcessControl
@@ -27,7 +28,7 @@ def lifecycle(settings: Settings) -> Any:
     )
 
 
-def service_control(settings: Settings) -> Any:
+def service_control(settings: Settings | QuickSettings) -> Any:
     """ServiceControl over launchd (macOS) or systemd --user (elsewhere)."""
     from mlx_serve.application.service_control import ServiceControl, service_definition
 
@@ -50,6 +51,6 @@ def service_control(settings: Settings) -> Any:
     return ServiceControl(SystemdUserService(definition, config / "systemd" / "user"))
 
 
-def cli_fields(settings: Settings) -> dict[str, Any]:
+def cli_fields(settings: Settings | QuickSettings) -> dict[str, Any]:
     """The CliContext fields these commands use."""
     return {"lifecycle": lifecycle(settings), "service_control": service_control(settings)}

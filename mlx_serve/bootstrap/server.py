@@ -10,6 +10,8 @@ from typing import NoReturn
 from loguru import logger as log
 from sanic import Sanic
 
+from mlx_serve.adapters.mlx.runtime.blas import active_blas
+from mlx_serve.adapters.mlx.runtime.cpu_kernels import missing_compiler_warning
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.bootstrap.container import Container
 from mlx_serve.entrypoints.http.app import create_app
@@ -22,6 +24,7 @@ def build_app(container: Container) -> Sanic:
     settings = container.settings()
     health = container.health()
     health.started_at = time.time()
+    health.blas = active_blas()
     services = HttpServices(
         embedding=container.embedding(),
         rerank=container.rerank(),
@@ -70,6 +73,11 @@ def run_server(container: Container, host: str, port: int, preload: list[str]) -
         "mlx-serve {} on http://{}:{} (device: {})",
         container.version(), host, port, app.ctx.services.device,
     )
+    # The one line that says which BLAS MLX's CPU matmuls use (30x apart), and why not.
+    log.info("BLAS: {}", active_blas() or "not chosen")
+    compiler_warning = missing_compiler_warning(app.ctx.services.device)
+    if compiler_warning is not None:
+        log.warning(compiler_warning)
     serve(app, host, port)
     # Requests are drained, models unloaded, the compute thread joined. Leave now, skipping
     # interpreter teardown: MLX's C++ static destructors occasionally race its worker threads

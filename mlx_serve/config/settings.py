@@ -20,11 +20,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from mlx_serve.config.errors import SettingsError
+
 ENV_PREFIX = "MLX_SERVE_"
-
-
-class SettingsError(Exception):
-    """A setting has a bad value; the message names the variable."""
 
 
 def default_home() -> Path:
@@ -72,6 +70,9 @@ class Settings(BaseSettings):
     auto_download_timeout_seconds: float = Field(default=600, gt=0)
     quantize_group_size: int = Field(default=64, ge=16)
     aliases: dict[str, str] = Field(default_factory=dict)
+    # Seconds a pull waits to connect to the Hub, and for each answer or chunk, before the
+    # attempt counts as failed (and is retried with backoff).
+    hub_timeout_seconds: float = Field(default=10, gt=0)
 
     @field_validator("preload_models", mode="before")
     @classmethod

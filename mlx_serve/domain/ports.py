@@ -125,6 +125,10 @@ class FetchedCheckpoint:
 class ModelRepository(Protocol):
     """A place checkpoints come from: a local directory, or the Hugging Face Hub."""
 
+    # What sources it takes, for the error when none takes a name ("a model directory on
+    # this machine"); completes "cannot pull 'x': it is not ...".
+    accepts: str
+
     def handles(self, source: str) -> bool:
         """Whether this repository can fetch ``source`` (a directory path, a repo id)."""
         ...

@@ -23,6 +23,8 @@ class FakeModelRepository:
         self.failures = failures or {}
         self.fetched: list[tuple[str, str | None]] = []
 
+    accepts = "one of the fake repository's sources"
+
     def handles(self, source: str) -> bool:
         return source in self.sources
 

@@ -201,7 +201,7 @@ def test_unhandled_sources():
         cat.pull("/etc/passwd")
     with pytest.raises(InvalidModelName):
         cat.pull("org/x\x00")
-    with pytest.raises(PullError):
+    with pytest.raises(InvalidModelName, match="it is not one of the fake"):
         cat.pull("org/unknown")
 
 
@@ -210,3 +210,26 @@ def test_a_source_basename_that_is_no_valid_name_asks_for_a_name():
     with pytest.raises(InvalidModelName, match="give a name"):
         cat.pull("/data/.cache")
     assert cat.pull("/data/.cache", name="ok").name == "ok"
+
+
+# --- messages a new user reads -----------------------------------------------------------------
+
+
+def test_a_name_no_repository_takes_is_named_as_the_problem():
+    cat, _, repository = catalog()
+    with pytest.raises(InvalidModelName) as caught:
+        cat.pull("bad name/with space")
+    assert caught.value.message == (
+        "cannot pull 'bad name/with space': it is not one of the fake repository's sources"
+    )
+    assert repository.fetched == []
+    with pytest.raises(PullError, match="no model source is configured"):
+        ModelCatalog(FakeModelStore(), [], FakeConverter()).pull("org/x")
+
+
+def test_a_re_pull_names_the_force_flag():
+    cat, _, _ = catalog()
+    cat.pull("org/Model-A")
+    with pytest.raises(ModelAlreadyExists) as caught:
+        cat.pull("org/Model-A")
+    assert "--force" in caught.value.message and '"force": true' in caught.value.message

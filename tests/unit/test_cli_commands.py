@@ -33,6 +33,7 @@ def cli(monkeypatch, tmp_path):
         return CliContext(settings=settings, catalog=catalog, serve=serve)
 
     monkeypatch.setattr(entry, "_cli_context", make_context)
+    monkeypatch.setattr(entry, "_quick_cli_context", make_context)  # status, stop, list, show
     state = {"store": store, "repository": repository, "served": served}
     return entry.main, state
 
@@ -137,7 +138,6 @@ def test_usage_errors_exit_2(cli):
     for argv in (
         ["pull", "x", "--type", "unknown"],
         ["pull", "x", "--quantize", "3"],
-        [],
         ["nope"],
     ):
         with pytest.raises(SystemExit) as exited:

@@ -52,7 +52,9 @@ def _python(code: str) -> str:
 def test_activate_blas():
     disabled = _python("from mlx_serve.adapters.mlx.runtime.blas import activate_blas;"
                        "print(activate_blas('none'))")
-    assert disabled.startswith("reference BLAS (optimised BLAS disabled)")
+    assert disabled.startswith(
+        "reference BLAS (optimised BLAS disabled by MLX_SERVE_BLAS_LIBRARY=none)"
+    )
     late = _python("import mlx.core; from mlx_serve.adapters.mlx.runtime.blas import activate_blas;"
                    "print(activate_blas(None))")
     assert late.startswith("unchanged") and "too late" not in late and "WARNING" in late

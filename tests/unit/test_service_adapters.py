@@ -115,12 +115,13 @@ def test_systemd_actions_run_systemctl_user(definition, tmp_path, standin, monke
     path = control.install()
     assert path == tmp_path / "config/systemd/user/mlx-serve.service"
     assert path.read_text() == render_unit(definition) and definition.log_file.parent.is_dir()
-    assert standin() == ["--user daemon-reload"]
+    probe = "--user show-environment"  # is a user manager there? asked before any change
+    assert standin() == [probe, "--user daemon-reload"]
     control.install()  # idempotent: same file, reload again
-    assert standin() == ["--user daemon-reload"]
+    assert standin() == [probe, "--user daemon-reload"]
     for action in ("start", "stop", "enable", "disable"):
         getattr(control, action)()
-        assert standin() == [f"--user {action} mlx-serve.service"]
+        assert standin() == [probe, f"--user {action} mlx-serve.service"]
     monkeypatch.setenv("STANDIN_ENABLED", "enabled")
     monkeypatch.setenv("STANDIN_ACTIVE", "active")
     status = control.status()
@@ -138,8 +139,18 @@ def test_systemd_without_user_manager_or_systemctl(definition, tmp_path, standin
     service = SystemdUserService(definition, tmp_path / "units")
     monkeypatch.setenv("STANDIN_RC", "1")
     monkeypatch.setenv("STANDIN_STDERR", "Failed to connect to bus: No medium found")
-    with pytest.raises(ServiceError, match="systemctl --user is unavailable"):
+    with pytest.raises(ServiceError, match="no systemd user manager is running") as caught:
         service.install()
+    assert "enable-linger" in caught.value.message and "mlx-serve start" in caught.value.message
+    assert not service.unit_path.exists()  # nothing written that nothing could run
+    # With the unit already there (installed while a manager ran), `enable` would succeed
+    # offline and claim success; it must refuse the same way.
+    service.unit_path.parent.mkdir(parents=True)
+    service.unit_path.write_text(render_unit(definition))
+    for action in ("enable", "start", "disable", "stop"):
+        with pytest.raises(ServiceError, match="no systemd user manager is running"):
+            getattr(service, action)()
+    assert "--user enable mlx-serve.service" not in standin()
     ServiceControl(service).uninstall()  # removes the file even so
     assert not service.unit_path.exists()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))

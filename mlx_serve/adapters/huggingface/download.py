@@ -64,6 +64,7 @@ def download(
     token: str | bool | None,
     report: ByteProgress,
     cache_dir: Path | None = None,
+    timeout: float | None = None,
 ) -> Path:
     """Fetch ``remote`` at ``commit`` into ``directory``; one attempt (the caller retries)."""
     target = directory / remote.path
@@ -75,7 +76,7 @@ def download(
     if _copy_from_hf_cache(repo_id, commit, remote, partial, cache_dir):
         report(remote.size or 0, remote.size)
     else:
-        _fetch_bytes(repo_id, commit, remote, partial, endpoint, token, report)
+        _fetch_bytes(repo_id, commit, remote, partial, endpoint, token, report, timeout)
     _verify(remote, partial)
     os.replace(partial, target)
     return target
@@ -89,6 +90,7 @@ def _fetch_bytes(
     endpoint: str | None,
     token: str | bool | None,
     report: ByteProgress,
+    timeout: float | None,
 ) -> None:
     url = hf_hub_url(repo_id, remote.path, revision=commit, endpoint=endpoint)
     headers = build_hf_headers(token=token)
@@ -103,7 +105,7 @@ def _fetch_bytes(
     if done:
         headers["Range"] = f"bytes={done}-"
     with get_session().stream(
-        "GET", url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT
+        "GET", url, headers=headers, timeout=timeout or constants.HF_HUB_DOWNLOAD_TIMEOUT
     ) as response:
         hf_raise_for_status(response)
         if done and response.status_code != 206:

@@ -52,6 +52,7 @@ class HuggingFaceRepository:
         offline: bool | None = None,
         cache_dir: Path | None = None,
         backoff: Backoff | None = None,
+        timeout: float = 10.0,
     ) -> None:
         self.downloads_dir = Path(downloads_dir)
         self._endpoint = endpoint
@@ -59,6 +60,14 @@ class HuggingFaceRepository:
         self._offline = offline
         self._cache_dir = cache_dir  # None: the Hugging Face cache under HF_HOME
         self._backoff = backoff or Backoff()
+        # Seconds to connect and between bytes, for every request of a pull: huggingface_hub
+        # leaves metadata calls without one, so a silent network would hang a pull for ever.
+        self._timeout = timeout
+
+    accepts = (
+        "a valid Hugging Face repo id (owner/name, each made of letters, digits, '-', '_' "
+        "and '.')"
+    )
 
     @property
     def endpoint(self) -> str:
@@ -108,8 +117,10 @@ class HuggingFaceRepository:
         """The commit ``revision`` resolves to and the wanted files at it."""
         api = HfApi(endpoint=self._endpoint, token=self._token)
         info = self._backoff.call(
-            f"reading '{repo_id}' from the Hub",
-            lambda: api.model_info(repo_id, revision=revision, files_metadata=True),
+            f"reading '{repo_id}' from {self.endpoint}",
+            lambda: api.model_info(
+                repo_id, revision=revision, files_metadata=True, timeout=self._timeout
+            ),
         )
         if not info.sha:
             raise PullError(f"the Hub gave no commit for '{repo_id}'", status=502)
@@ -152,7 +163,7 @@ class HuggingFaceRepository:
                 lambda remote=remote, report=report: download(
                     repo_id, commit, remote, directory,
                     endpoint=self._endpoint, token=self._token, cache_dir=self._cache_dir,
-                    report=report,
+                    report=report, timeout=self._timeout,
                 ),
             )
 

@@ -123,5 +123,11 @@ def final_error(exc: Exception, repo_id: str, revision: str | None, endpoint: st
 
 def _short(exc: BaseException) -> str:
     """The first line of an exception's message (Hub errors carry long multi-line texts)."""
+    if isinstance(exc, httpx2.ConnectTimeout):
+        return "no connection within the timeout (MLX_SERVE_HUB_TIMEOUT_SECONDS)"
+    if isinstance(exc, httpx2.TimeoutException):
+        return (
+            "connected, but no answer came within the timeout (MLX_SERVE_HUB_TIMEOUT_SECONDS)"
+        )
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -8,8 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from mlx_serve.domain.ports import HealthProbe
@@ -109,6 +107,11 @@ class PosixProcessControl:
         if ":" in address:
             address = f"[{address}]"
         url = f"http://{address}:{port}/health"
+        # Imported here: urllib.request (http.client, ssl, email) is a third of what
+        # `mlx-serve status` would import, and is needed only when something listens.
+        import urllib.error
+        import urllib.request
+
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
                 return HealthProbe(response.status, _json(response.read()))

@@ -13,6 +13,8 @@ WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 class LocalDirectoryRepository:
     """Sources that are existing directories: nothing to download, only to check."""
 
+    accepts = "a model directory on this machine"
+
     def handles(self, source: str) -> bool:
         """Whether ``source`` is an existing directory."""
         try:

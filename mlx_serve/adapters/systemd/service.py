@@ -11,6 +11,12 @@ from mlx_serve.domain.errors import ServiceError
 from mlx_serve.domain.ports import ServiceDefinition, ServiceStatus
 
 _TIMEOUT_SECONDS = 120  # `stop` waits for the server's drain
+_NO_USER_MANAGER = (
+    "systemctl --user is unavailable: no systemd user manager is running for this login "
+    "({detail}), so nothing was changed. Log in through a systemd session (ssh or a desktop "
+    "login, not `su` or a container shell), or have root run `loginctl enable-linger $USER`, "
+    "then try again; meanwhile `mlx-serve start` runs the server in the background"
+)
 
 
 class SystemdUserService:
@@ -40,17 +46,19 @@ class SystemdUserService:
                 f"`{' '.join(command)}` did not finish in {_TIMEOUT_SECONDS} s"
             ) from None
         output = (result.stderr or result.stdout).strip()
-        if result.returncode != 0 and "Failed to connect to bus" in output:
-            raise ServiceError(
-                "systemctl --user is unavailable: no systemd user instance is running for "
-                f"this login ({output}); log in through a systemd session or enable "
-                "lingering (`loginctl enable-linger`)"
-            )
+        if result.returncode != 0 and "Failed to connect to" in output:
+            raise ServiceError(_NO_USER_MANAGER.format(detail=output))
         if check and result.returncode != 0:
             raise ServiceError(f"`{' '.join(command)}` failed: {output or result.returncode}")
         return result
 
+    def _require_manager(self) -> None:
+        """Fail before touching any file when no user manager answers: `systemctl --user
+        enable` would otherwise succeed offline (a symlink nothing ever reads)."""
+        self._systemctl("show-environment")
+
     def install(self) -> Path:
+        self._require_manager()
         self._definition.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._unit_path.parent.mkdir(parents=True, exist_ok=True)
         text = render_unit(self._definition)
@@ -79,18 +87,22 @@ class SystemdUserService:
 
     def start(self) -> None:
         self._require_installed()
+        self._require_manager()
         self._systemctl("start", UNIT_NAME)
 
     def stop(self) -> None:
         self._require_installed()
+        self._require_manager()
         self._systemctl("stop", UNIT_NAME)
 
     def enable(self) -> None:
         self._require_installed()
+        self._require_manager()
         self._systemctl("enable", UNIT_NAME)
 
     def disable(self) -> None:
         self._require_installed()
+        self._require_manager()
         self._systemctl("disable", UNIT_NAME)
 
     def status(self) -> ServiceStatus:

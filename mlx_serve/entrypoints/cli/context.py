@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from mlx_serve.application.catalog import ModelCatalog
     from mlx_serve.application.lifecycle import ServerLifecycle
     from mlx_serve.application.service_control import ServiceControl
+    from mlx_serve.config.quick import QuickSettings
     from mlx_serve.config.settings import Settings
 
 # serve(host, port, preload) runs the HTTP server in this process until it is stopped and
@@ -28,7 +29,8 @@ class CliContext:
     a default, so that adding one never breaks an existing builder.
     """
 
-    settings: Settings
+    # QuickSettings for the light commands (status, stop, list, show): the same field names.
+    settings: Settings | QuickSettings
     catalog: ModelCatalog
     serve: ServeFunction
     # Background servers (start/status/stop) and the OS user service; None until wired.

@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Embedding and reranking server on Apple's MLX.",
     )
     parser.add_argument("--version", action="version", version=f"mlx-serve {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not required: a bare `mlx-serve` prints this help (see __main__) instead of argparse's
+    # one-line "the following arguments are required".
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(subparsers)
     completion.attach_completers(parser)

@@ -17,8 +17,9 @@ from loguru import logger
 
 ENV_VARIABLE = "MLX_SERVE_BLAS_LIBRARY"
 _FIX = (
-    "install an optimised BLAS (`apt-get install libopenblas0-pthread`, or `pip install mkl`) "
-    f"or point {ENV_VARIABLE} / --blas-library at one"
+    "install an optimised BLAS (`apt-get install libopenblas0-pthread`, or without root "
+    "`pip install mkl` into this environment), or point the MLX_SERVE_BLAS_LIBRARY "
+    "environment variable (config.yaml key `blas_library`) at one"
 )
 _LIB_DIRS = (
     "/usr/lib/x86_64-linux-gnu",
@@ -50,13 +51,19 @@ def _candidates() -> list[str]:
     return found
 
 
-def _load(path: str) -> bool:
+def _load(path: str) -> str | None:
+    """None when ``path`` loaded; otherwise the loader's reason."""
     try:
         ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
     except OSError as error:
         logger.debug("cannot load BLAS {}: {}", path, error)
-        return False
-    return True
+        return str(error)
+    return None
+
+
+def active_blas() -> str | None:
+    """What ``activate_blas`` chose (None before it ran): the server names it at start."""
+    return _active
 
 
 def activate_blas(library: str | None = None) -> str:
@@ -82,20 +89,26 @@ def activate_blas(library: str | None = None) -> str:
         _active = "unchanged (mlx.core already imported)"
         return _active
     library = library or os.environ.get(ENV_VARIABLE) or None
+    # The choice is logged at INFO by the server's start line (active_blas); here only at
+    # DEBUG, so that line is the one a person reads.
     if library is not None and library.lower() == "none":
-        _active = "reference BLAS (optimised BLAS disabled)"
-        logger.info("BLAS: {}", _active)
+        _active = f"reference BLAS (optimised BLAS disabled by {ENV_VARIABLE}=none)"
+        logger.debug("BLAS: {}", _active)
         return _active
     if library is not None:
-        if _load(library):
-            _active = library
-            logger.info("BLAS: {} (chosen)", library)
+        reason = _load(library)
+        if reason is None:
+            _active = f"{library} (chosen by {ENV_VARIABLE})"
+            logger.debug("BLAS: {}", _active)
             return _active
-        logger.warning("BLAS library {} cannot be loaded; searching for another", library)
+        logger.warning(
+            "BLAS library {} ({}) cannot be loaded: {}; searching for another",
+            library, ENV_VARIABLE, reason,
+        )
     for candidate in _candidates():
-        if _load(candidate):
+        if _load(candidate) is None:
             _active = candidate
-            logger.info("BLAS: {}", candidate)
+            logger.debug("BLAS: {}", candidate)
             return _active
     _active = "reference BLAS"
     logger.warning("BLAS: only the reference BLAS was found; MLX CPU matmuls will be ~30x "

@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "list", aliases=["ls"], help="list installed models", description="List installed models."
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, quick=True)
 
 
 def run(args: argparse.Namespace, context: CliContext) -> int:

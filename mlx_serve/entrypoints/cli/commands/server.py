@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Exit status 0 when running, 3 when not.",
     )
     status.add_argument("--port", type=int, help="only the server on this port")
-    status.set_defaults(handler=run_status, settings_overrides=_port_override)
+    status.set_defaults(handler=run_status, settings_overrides=_port_override, quick=True)
 
     stop = subparsers.add_parser(
         "stop",
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stop.add_argument("--all", dest="all_", action="store_true", help="stop every server")
     stop.add_argument("--force", action="store_true", help="SIGKILL at once (no drain)")
     stop.add_argument("--timeout", type=float, help="seconds to wait for the drain before SIGKILL")
-    stop.set_defaults(handler=run_stop)
+    stop.set_defaults(handler=run_stop, quick=True)
 
 
 def _port_override(args: argparse.Namespace) -> dict:

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("model", help="installed name, repo id or alias")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, quick=True)
 
 
 def run(args: argparse.Namespace, context: CliContext) -> int:
