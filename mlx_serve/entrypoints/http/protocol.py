@@ -31,6 +31,7 @@ from sanic.server.protocols.http_protocol import HttpProtocol
 
 # RFC 9110 §5.6.2 token characters: what a field name may be made of.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_LINGER_SECONDS = 1.0
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
     b"retry-after: 1\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
@@ -74,6 +75,14 @@ class GuardedHttp(Http):
         try:
             async with asyncio.timeout(timeout):
                 await super().http1_request_header()
+        except BadRequest:
+            # Sanic refuses some framings itself ("Bad Request"): say which rule was broken.
+            end = self.recv_buffer.find(b"\r\n\r\n")
+            problem = framing_problem(bytes(self.recv_buffer[:end])) if end > 0 else None
+            if problem is None:
+                raise
+            self.keep_alive = False
+            raise BadRequest(f"malformed request framing: {problem}") from None
         except TimeoutError:
             self.keep_alive = False
             raise RequestTimeout(
@@ -104,13 +113,28 @@ class GuardedHttpProtocol(HttpProtocol):
     """Sanic's protocol with GuardedHttp and a cap on open connections."""
 
     HTTP_CLASS = GuardedHttp
+    __slots__ = ("_refused",)  # Sanic's protocols use slots
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._refused = False
 
     def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def]
         if len(self.connections) >= int(self.app.config.MAX_CONNECTIONS):
-            # Just enough state for connection_lost; no task, nothing read.
+            # Just enough state for connection_lost; no task, nothing parsed.
+            self._refused = True
             self.transport = transport
             self.conn_info = ConnInfo(transport, unix=self._unix)
             transport.write(_BUSY % (len(_BUSY_BODY), _BUSY_BODY))
-            transport.close()
+            # Half-close and drain a moment before closing: closing a socket with the
+            # client's request unread sends a reset, which can destroy the 503 in flight.
+            if transport.can_write_eof():
+                transport.write_eof()
+            asyncio.get_running_loop().call_later(_LINGER_SECONDS, transport.close)
             return
         super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # a refused connection's request is read and dropped
+        super().data_received(data)
