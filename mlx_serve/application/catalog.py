@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
 from mlx_serve.application.aliases import merge_aliases
+from mlx_serve.application.disk_space import disk_full_error, is_disk_full
 from mlx_serve.application.installing import conversion_options, default_name, model_info
 from mlx_serve.domain.errors import (
     InvalidModelName,
@@ -139,6 +140,13 @@ class ModelCatalog:
                     raise
                 report(PullProgress("success"))
                 return shared
+            except OSError as exc:
+                # Staging is already discarded and the download goes in the finally below.
+                if is_disk_full(exc):
+                    raise disk_full_error(
+                        checkpoint.source, "converting", checkpoint.directory
+                    ) from exc
+                raise
         finally:
             # Releases (and, when no other pull shares it, deletes) the download, so the
             # original checkpoint is not kept beside the converted model.

@@ -40,15 +40,16 @@ def normalize_inputs(
         raise InvalidRequest(f"{param} must be {kinds}", param=param)
     if not inputs:
         raise InvalidRequest(f"{param} must not be an empty list", param=param)
+    if allow_tokens and _is_int(inputs[0]):
+        # One tokenised input: [1, 2, 3], however long (it is truncated like a text, not
+        # counted as many inputs); a bad element is named by its own index.
+        _check_token_ids(inputs, param, name_element=True)
+        return [list(inputs)]
     if len(inputs) > max_inputs:
         raise InvalidRequest(
             f"{param} has {len(inputs)} items; at most {max_inputs} are allowed per request",
             param=param,
         )
-    if allow_tokens and _is_int(inputs[0]):
-        # One tokenised input: [1, 2, 3]; a bad element is named by its own index.
-        _check_token_ids(inputs, param, name_element=True)
-        return [list(inputs)]
     first = inputs[0]
     want_text = isinstance(first, str) or not allow_tokens
     out: list[str | list[int]] = []
@@ -85,7 +86,8 @@ def char_limit(info: ModelInfo) -> int:
 def bound_text_lengths(
     inputs: list[str | list[int]], info: ModelInfo, *, truncate: bool, param: str = "input"
 ) -> list[str | list[int]]:
-    """Cut texts far longer than the model can read, at a whitespace before the limit.
+    """Cut texts far longer than the model can read, at a whitespace before the limit, and
+    token-id lists to the model's maximum.
 
     With ``truncate`` false such a text is refused at once (InputTooLong): it cannot fit.
     The engine still truncates (and counts) the cut text to the model's exact maximum.
@@ -103,6 +105,16 @@ def bound_text_lengths(
                 )
             cut = item.rfind(" ", limit // 2, limit)
             item = item[: cut if cut > 0 else limit]
+        elif isinstance(item, list) and len(item) > info.max_length:
+            if not truncate:
+                raise InputTooLong(
+                    f"{param}[{index}] has {len(item)} token ids, more than the "
+                    f"{info.max_length} model '{info.name}' reads; shorten it or send "
+                    "truncate: true",
+                    param=f"{param}[{index}]",
+                )
+            # One id past the maximum stays, so the engine still counts the input truncated.
+            item = item[: info.max_length + 1]
         out.append(item)
     return out
 

@@ -14,6 +14,7 @@ from mlx_serve.application.embedding_inputs import (
     check_dimensions,
     normalize_inputs,
 )
+from mlx_serve.application.request_cost import check_cost, embedding_cost
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
 from mlx_serve.domain.models import ModelInfo, ModelType
@@ -35,10 +36,17 @@ class ModelUser(Protocol):
 class EmbeddingService:
     """Embeds inputs with an installed embedding model, loading it through the residency cache."""
 
-    def __init__(self, catalog: ModelResolver, cache: ModelUser, max_inputs: int) -> None:
+    def __init__(
+        self,
+        catalog: ModelResolver,
+        cache: ModelUser,
+        max_inputs: int,
+        max_request_tokens: int | None = None,
+    ) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_inputs = max_inputs
+        self._max_request_tokens = max_request_tokens  # None: unbounded
 
     def resolve(self, model_ref: object) -> ModelInfo:
         """The embedding model ``model_ref`` names; raises InvalidModelName, ModelNotFound,
@@ -79,6 +87,10 @@ class EmbeddingService:
             raise InvalidRequest(
                 f"instruction is longer than {limit} characters", param="instruction"
             )
+        if self._max_request_tokens is not None:
+            cost = embedding_cost(normalized, info, instruction)
+            check_cost(cost, self._max_request_tokens, param="input",
+                       what=f"{len(normalized)} inputs")
         request = EmbedRequest(
             inputs=normalized, instruction=instruction, dimensions=dimensions, truncate=truncate
         )
@@ -97,6 +109,9 @@ class EmbeddingService:
         normalized = normalize_inputs(texts, max_inputs=self._max_inputs, allow_tokens=False)
         # Embed would read no further than this either (ids "as embed would feed them").
         normalized = bound_text_lengths(normalized, info, truncate=True)
+        if self._max_request_tokens is not None:
+            check_cost(embedding_cost(normalized, info), self._max_request_tokens,
+                       param="input", what=f"{len(normalized)} inputs")
         async with self._cache.use(info) as model:
             result: TokenizeResult = await model.tokenize([str(t) for t in normalized])
         return info, result

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mlx_serve.application.embedding_inputs import char_limit
+from mlx_serve.application.request_cost import check_cost, rerank_cost
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
 from mlx_serve.domain.models import ModelInfo, ModelType
@@ -29,10 +30,17 @@ class _Cache(Protocol):
 class RerankService:
     """Reranking use case: ``rerank`` validates, resolves and scores."""
 
-    def __init__(self, catalog: _Catalog, cache: _Cache, max_documents: int) -> None:
+    def __init__(
+        self,
+        catalog: _Catalog,
+        cache: _Cache,
+        max_documents: int,
+        max_request_tokens: int | None = None,
+    ) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_documents = max_documents
+        self._max_request_tokens = max_request_tokens  # None: unbounded
 
     @property
     def max_documents(self) -> int:
@@ -76,6 +84,13 @@ class RerankService:
             instruction=instruction,
             max_tokens_per_doc=max_tokens_per_doc,
         )
+        if self._max_request_tokens is not None:
+            cost = rerank_cost(
+                request.query, request.documents, info,
+                instruction=instruction, max_tokens_per_doc=max_tokens_per_doc,
+            )
+            check_cost(cost, self._max_request_tokens, param="documents",
+                       what=f"{len(documents)} query-document pairs")
         async with self._cache.use(info, keep_alive=keep_alive) as model:
             result: RerankResult = await model.rerank(request)
         scores = [float(score) for score in result.scores]

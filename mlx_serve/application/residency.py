@@ -31,6 +31,7 @@ from typing import Any
 
 from loguru import logger as log
 
+from mlx_serve.domain.errors import MlxServeError, ModelLoadError
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.ports import Clock, EmbeddingEngine, Reranker
 
@@ -142,10 +143,20 @@ class ModelResidencyCache:
             if victims:
                 await asyncio.gather(*victims, return_exceptions=True)
             entry.model = await self._engines[kind].load(entry.info)
-        except BaseException:
+        except BaseException as exc:
             if self._entries.get(name) is entry:
                 del self._entries[name]
             log.warning("loading model '{}' failed", name)
+            if isinstance(exc, Exception) and not isinstance(exc, MlxServeError):
+                # A corrupt or truncated file: name the model, not a bare internal error.
+                raise ModelLoadError(
+                    f"model '{name}' cannot be loaded ({type(exc).__name__}: {exc}); "
+                    "pull it again with force"
+                ) from exc
+            if isinstance(exc, ModelLoadError) and f"'{name}'" not in exc.message:
+                raise ModelLoadError(
+                    f"model '{name}' cannot be loaded: {exc.message}; pull it again with force"
+                ) from exc
             raise
         log.info("loaded {} model '{}'", kind.value, name)
         self._settle(entry)  # every waiter may have left while it loaded

@@ -85,8 +85,14 @@ class Container(containers.DeclarativeContainer):
         settings.provided.cache_max_reranker_models,
         settings.provided.cache_ttl_seconds,
     )
-    embedding = providers.Singleton(EmbeddingService, catalog, cache, settings.provided.max_inputs)
-    rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
+    embedding = providers.Singleton(
+        EmbeddingService, catalog, cache, settings.provided.max_inputs,
+        settings.provided.max_request_tokens,
+    )
+    rerank = providers.Singleton(
+        RerankService, catalog, cache, settings.provided.max_documents,
+        settings.provided.max_request_tokens,
+    )
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)
     pull_jobs = providers.Singleton(PullJobs, remote_catalog)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import NoReturn
 
 from loguru import logger as log
@@ -15,6 +16,7 @@ from mlx_serve.adapters.mlx.runtime.cpu_kernels import missing_compiler_warning
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.bootstrap.container import Container
 from mlx_serve.entrypoints.http.app import create_app
+from mlx_serve.entrypoints.http.guards import RequestGuards
 from mlx_serve.entrypoints.http.server import serve
 from mlx_serve.entrypoints.http.services import HttpServices
 
@@ -42,6 +44,11 @@ def build_app(container: Container) -> Sanic:
         max_request_bytes=settings.max_request_bytes,
         graceful_timeout_seconds=settings.graceful_timeout_seconds,
         mark_ready_on_start=False,  # the Preloader marks the server ready
+        request_guards=RequestGuards.of(settings.allowed_origins, settings.allowed_hosts),
+        header_timeout_seconds=settings.header_timeout_seconds,
+        body_timeout_seconds=settings.body_timeout_seconds,
+        max_connections=settings.max_connections,
+        private_paths=_private_paths(settings.models_path, settings.home),
     )
     return app
 
@@ -87,6 +94,16 @@ def run_server(container: Container, host: str, port: int, preload: list[str]) -
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def _private_paths(models: Path, home: Path) -> list[tuple[str, str]]:
+    """Directories error messages name by a placeholder, resolved and as configured."""
+    pairs = []
+    for path, placeholder in ((models, "<models>"), (home, "<mlx-serve home>"),
+                              (Path.home(), "~")):
+        for spelling in {str(path), str(path.resolve())}:
+            pairs.append((spelling, placeholder))
+    return pairs
 
 
 def _describe_device(device: str) -> str:

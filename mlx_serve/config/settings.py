@@ -74,6 +74,28 @@ class Settings(BaseSettings):
     # attempt counts as failed (and is retried with backoff).
     hub_timeout_seconds: float = Field(default=10, gt=0)
 
+    # Hardening (see README "Safe by default").
+    # Browser origins allowed to call the server besides loopback ones; "*" allows any.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host header names answered besides IP literals, localhost and this machine's name;
+    # "*" allows any (DNS rebinding protection off).
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Upper bound of the tokens one request may cost (after truncation to the model's maximum).
+    max_request_tokens: int = Field(default=262144, ge=16)
+    # A request's line and headers must arrive within this many seconds of its first byte.
+    header_timeout_seconds: float = Field(default=10, gt=0, le=3600)
+    # A request body that sends nothing for this many seconds is answered 408.
+    body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    # Open connections past this are answered 503 and closed at once.
+    max_connections: int = Field(default=512, ge=1)
+
+    @field_validator("allowed_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_comma_lists(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("preload_models", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:

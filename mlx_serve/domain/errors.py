@@ -80,3 +80,7 @@ class ServiceError(MlxServeError):
 
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+class RequestTooCostly(InvalidRequest):
+    """A request would cost more tokens than the server's per-request bound (HTTP 413)."""

@@ -17,6 +17,7 @@ from mlx_serve.domain.errors import (
     ModelNotFound,
     Overloaded,
     PullError,
+    RequestTooCostly,
     WrongModelType,
 )
 from mlx_serve.entrypoints.http.errors import handle_exception
@@ -38,7 +39,10 @@ def answer(exc: Exception, path: str = "/v1/embeddings"):
         (ModelNotFound("x"), 404, "not_found_error", "model"),
         (ModelAlreadyExists("taken"), 409, "invalid_request_error", None),
         (PullError("gated", status=403), 403, "invalid_request_error", None),
-        (ModelLoadError("broken files"), 500, "server_error", None),
+        # A broken copy of a model on the server: 503 (not the request's fault, not a crash).
+        (ModelLoadError("broken files"), 503, "overloaded_error", None),
+        (RequestTooCostly("too many tokens", param="input"), 413, "invalid_request_error",
+         "input"),
         (Overloaded("busy", retry_after_seconds=3), 503, "overloaded_error", None),
         (NotFound("x"), 404, "not_found_error", None),
         (PayloadTooLarge("x"), 413, "invalid_request_error", None),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import suppress
 from pathlib import Path
 from typing import NoReturn
 
@@ -30,9 +31,10 @@ from huggingface_hub.utils import validate_repo_id
 from loguru import logger
 
 from mlx_serve.adapters.huggingface import files
-from mlx_serve.adapters.huggingface.download import RemoteFile, download
+from mlx_serve.adapters.huggingface.download import INCOMPLETE_SUFFIX, RemoteFile, download
 from mlx_serve.adapters.huggingface.locks import DownloadLock
 from mlx_serve.adapters.huggingface.retry import Backoff, final_error
+from mlx_serve.application.disk_space import check_free_space, disk_full_error, is_disk_full
 from mlx_serve.domain.errors import InvalidModelName, PullError
 from mlx_serve.domain.names import validate_model_reference
 from mlx_serve.domain.ports import FetchedCheckpoint, ProgressCallback, PullProgress
@@ -96,13 +98,25 @@ class HuggingFaceRepository:
         except Exception as exc:
             _raise_final(exc, source, revision, self.endpoint)
         directory = self.downloads_dir / source.replace("/", "--")
+        # Before anything is written: the download still missing, and the converted copy.
+        check_free_space(
+            self.downloads_dir,
+            download=_still_missing(remote_files, directory),
+            converted=sum(f.size or 0 for f in remote_files if f.path.endswith(".safetensors")),
+            source=source,
+        )
         lock = DownloadLock(directory)
         lock.acquire()
         try:
             with lock.downloading():
                 self._download_all(source, commit, remote_files, directory, progress)
         except BaseException as exc:
-            lock.release(delete=False)  # keep what arrived: the next pull resumes it
+            # Keep what arrived, so the next pull resumes it; unless the disk is full, where
+            # the partial files would make the next pull (of anything) fail too.
+            full = is_disk_full(exc)
+            lock.release(delete=full)
+            if full:
+                raise disk_full_error(source, "downloading", self.downloads_dir) from exc
             if isinstance(exc, Exception):
                 _raise_final(exc, source, revision, self.endpoint)
             raise
@@ -188,6 +202,22 @@ class HuggingFaceRepository:
         if not any(snapshot.rglob("*.safetensors")):
             raise PullError(f"the cached '{repo_id}' has no safetensors weights", status=422)
         return FetchedCheckpoint(directory=snapshot, source=repo_id, revision=snapshot.name)
+
+
+def _still_missing(remote_files: list[RemoteFile], directory: Path) -> int:
+    """Bytes of ``remote_files`` not yet in ``directory`` (finished or partial)."""
+    missing = 0
+    for remote in remote_files:
+        if remote.size is None:
+            continue
+        target = directory / remote.path
+        partial = target.with_name(target.name + INCOMPLETE_SUFFIX)
+        have = 0
+        for candidate in (target, partial):
+            with suppress(OSError):
+                have = max(have, candidate.stat().st_size)
+        missing += max(0, remote.size - have)
+    return missing
 
 
 def _raise_final(exc: Exception, repo_id: str, revision: str | None, endpoint: str) -> NoReturn:

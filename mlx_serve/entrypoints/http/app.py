@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sanic import Blueprint, Sanic
 
-from mlx_serve.entrypoints.http import auto_download, ollama
+from mlx_serve.entrypoints.http import auto_download, guards, ollama
 from mlx_serve.entrypoints.http.errors import handle_exception
 from mlx_serve.entrypoints.http.routes import embeddings, health, models, rerank, tokenize
 from mlx_serve.entrypoints.http.services import HttpServices
@@ -27,6 +27,11 @@ def create_app(
     graceful_timeout_seconds: float = 30.0,
     extra_blueprints: Iterable[Blueprint] = (),
     mark_ready_on_start: bool = True,
+    request_guards: guards.RequestGuards | None = None,
+    header_timeout_seconds: float = 10.0,
+    body_timeout_seconds: float = 30.0,
+    max_connections: int = 512,
+    private_paths: Iterable[tuple[str, str]] = (),
 ) -> Sanic:
     """Build the HTTP app over ``services``.
 
@@ -34,11 +39,14 @@ def create_app(
     handlers find the services at ``request.app.ctx.services``. With ``mark_ready_on_start``
     false, ``/health`` answers ``starting`` until the caller flips ``services.health`` (the
     Preloader does, once preloads are over). ``/health`` turns to ``draining`` when the server
-    begins to stop.
+    begins to stop. ``request_guards`` (Host/Origin/Content-Type/text checks) default to
+    loopback only; the timeouts and the connection cap are read by ``protocol.py``.
+    ``private_paths``: (directory, placeholder) pairs no error message may show.
     """
     # configure_logging=False: Sanic's own handlers would print beside loguru; see logging.py.
     app = Sanic(name, configure_logging=False)
     app.ctx.services = services
+    app.ctx.private_paths = tuple(private_paths)
     app.config.REQUEST_MAX_SIZE = max_request_bytes
     # Sanic's default of 60 s would cut a large batch on a CPU short with a 503.
     app.config.RESPONSE_TIMEOUT = response_timeout_seconds
@@ -47,6 +55,11 @@ def create_app(
     app.config.NOISY_EXCEPTIONS = False
     app.config.MOTD = False
     app.error_handler.add(Exception, handle_exception)
+    # Read by GuardedHttpProtocol (protocol.py), which serve() runs the app with.
+    app.config.HEADER_TIMEOUT = header_timeout_seconds
+    app.config.BODY_TIMEOUT = body_timeout_seconds
+    app.config.MAX_CONNECTIONS = max_connections
+    guards.install(app, request_guards or guards.RequestGuards())
 
     for module in (embeddings, models, health, tokenize, rerank, ollama):
         app.blueprint(module.blueprint())

@@ -8,6 +8,7 @@ default HTML/text error page or a bare 500 for a bad request.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from loguru import logger
@@ -19,9 +20,11 @@ from mlx_serve.domain.errors import (
     InvalidRequest,
     MlxServeError,
     ModelAlreadyExists,
+    ModelLoadError,
     ModelNotFound,
     Overloaded,
     PullError,
+    RequestTooCostly,
 )
 
 _TYPES = {
@@ -70,6 +73,8 @@ def error_response(
 
 def _domain_status(exc: MlxServeError) -> tuple[int, str | None, dict[str, str]]:
     """Status, OpenAI code and extra headers of a domain error."""
+    if isinstance(exc, RequestTooCostly):
+        return 413, "request_too_large", {}
     if isinstance(exc, InvalidRequest):
         return 400, None, {}
     if isinstance(exc, ModelNotFound):
@@ -80,6 +85,9 @@ def _domain_status(exc: MlxServeError) -> tuple[int, str | None, dict[str, str]]
         return 503, "overloaded", {"Retry-After": str(max(1, exc.retry_after_seconds))}
     if isinstance(exc, PullError):
         return exc.status, None, {}
+    if isinstance(exc, ModelLoadError):
+        # The server's copy of the model is broken, not the request: 503 naming the model.
+        return 503, "model_load_failed", {"Retry-After": "60"}
     # ModelLoadError and anything else we raised on purpose: our fault, message still useful.
     return 500, None, {}
 
@@ -91,6 +99,23 @@ def _path_of(request: Request | None) -> str:
         return "/"
 
 
+def redact_paths(message: str, private_paths: Iterable[tuple[str, str]]) -> str:
+    """``message`` with each private directory replaced by its placeholder (longest first)."""
+    for root, placeholder in sorted(private_paths, key=lambda pair: -len(pair[0])):
+        if root and root != "/":
+            message = message.replace(root, placeholder)
+    return message
+
+
+def _redacted(request: Request | None, message: str) -> str:
+    """No absolute server path in a response: the models directory, the homes."""
+    try:
+        private = request.app.ctx.private_paths  # type: ignore[union-attr]
+    except AttributeError:
+        return message
+    return redact_paths(message, private)
+
+
 async def handle_exception(request: Request, exc: Exception) -> HTTPResponse:
     """Sanic error handler for every exception (registered for ``Exception``)."""
     path = _path_of(request)
@@ -99,7 +124,8 @@ async def handle_exception(request: Request, exc: Exception) -> HTTPResponse:
         if status >= 500:
             logger.opt(exception=exc).error("{} {} failed: {}", _method(request), path, exc)
         return error_response(
-            path, status, exc.message, param=exc.param, code=code, headers=headers
+            path, status, _redacted(request, exc.message), param=exc.param, code=code,
+            headers=headers,
         )
     if isinstance(exc, SanicException):
         status = int(getattr(exc, "status_code", 500) or 500)
@@ -109,7 +135,7 @@ async def handle_exception(request: Request, exc: Exception) -> HTTPResponse:
             logger.opt(exception=exc).error("{} {} failed: {}", _method(request), path, exc)
         if status == 503:
             headers.setdefault("Retry-After", "1")
-        return error_response(path, status, message, headers=headers)
+        return error_response(path, status, _redacted(request, message), headers=headers)
     logger.opt(exception=exc).error("unexpected error in {} {}", _method(request), path)
     return error_response(
         path, 500, f"internal server error ({type(exc).__name__}); see the server log"

@@ -105,6 +105,9 @@ def text_inputs(value: Any) -> str | list[str]:
 
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+# The longest keep_alive accepted; a negative one already means "forever". Larger values are
+# refused rather than clamped: 1e15 s is a mistake (or an attack on /health's dates).
+MAX_KEEP_ALIVE_SECONDS = 365 * 24 * 3600
 
 
 def keep_alive_seconds(value: Any) -> float | None:
@@ -118,8 +121,10 @@ def keep_alive_seconds(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         try:
             return _forever_if_negative(float(value), value)
-        except OverflowError:  # an integer too large for a float: as good as forever
-            return -1.0
+        except OverflowError:  # an integer too large for a float
+            if value < 0:
+                return -1.0
+            raise _too_long(value) from None
     if isinstance(value, str):
         text = value.strip().lower()
         for unit in sorted(_UNITS, key=len, reverse=True):
@@ -140,4 +145,16 @@ def keep_alive_seconds(value: Any) -> float | None:
 def _forever_if_negative(seconds: float, value: Any) -> float:
     if math.isnan(seconds):
         raise InvalidRequest(f"invalid keep_alive '{value}'", param="keep_alive")
-    return -1.0 if seconds < 0 or math.isinf(seconds) else seconds
+    if seconds < 0:
+        return -1.0
+    if seconds > MAX_KEEP_ALIVE_SECONDS:
+        raise _too_long(value)
+    return seconds
+
+
+def _too_long(value: Any) -> InvalidRequest:
+    return InvalidRequest(
+        f"keep_alive {str(value)[:40]} is out of range: at most {MAX_KEEP_ALIVE_SECONDS} "
+        "seconds (365 days); a negative value keeps the model loaded indefinitely",
+        param="keep_alive",
+    )

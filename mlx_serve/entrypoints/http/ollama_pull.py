@@ -19,6 +19,7 @@ from sanic.response import json as json_response
 from mlx_serve.application.pull_jobs import PullJob, PullJobs
 from mlx_serve.domain.errors import MlxServeError, ModelNotFound, PullError
 from mlx_serve.domain.ports import PullProgress
+from mlx_serve.entrypoints.http.errors import redact_paths
 from mlx_serve.entrypoints.http.ollama_bodies import PullBody
 from mlx_serve.entrypoints.http.schemas import parse_body
 
@@ -48,23 +49,29 @@ async def pull(request: Request) -> HTTPResponse | None:
     job = None if installed is not None else pull_jobs(services).start(ref, **options)
     if not body.stream:
         if job is not None:
-            await job.wait()  # raises the pull's error: the error handler answers it
+            try:
+                await job.wait()
+            except MlxServeError:
+                raise  # the error handler answers it with its own status
+            except Exception as exc:  # a 5xx that still names its cause
+                raise PullError(error_message(exc), status=500) from exc
         return json_response({"status": "success"})
     response = await request.respond(content_type=NDJSON)
     if job is None:
         for status in ("pulling manifest", "success"):
             await response.send(_line({"status": status}))
     else:
-        await _stream(job, response)
+        await _stream(job, response, getattr(request.app.ctx, "private_paths", ()))
     await response.eof()
     return None
 
 
-async def _stream(job: PullJob, response: Any) -> None:
+async def _stream(job: PullJob, response: Any, private_paths: Any) -> None:
     async for event in job.events():
         await response.send(_line(progress_line(event)))
     if job.error is not None:
-        await response.send(_line({"error": error_message(job.error)}))
+        message = redact_paths(error_message(job.error), private_paths)
+        await response.send(_line({"error": message}))
 
 
 def _installed(services: Any, ref: str) -> Any:
@@ -87,9 +94,14 @@ def progress_line(event: PullProgress) -> dict[str, Any]:
 
 
 def error_message(exc: BaseException) -> str:
+    """What went wrong, for the client: the cause, never a server path."""
     if isinstance(exc, MlxServeError):
         return exc.message
     logger.opt(exception=exc).error("pull failed")
+    if isinstance(exc, OSError):
+        # str(OSError) carries the file's absolute path; its strerror does not.
+        cause = exc.strerror or type(exc).__name__
+        return f"pull failed ({type(exc).__name__}: {cause}); see the server log"
     return f"pull failed ({type(exc).__name__}: {exc}); see the server log"
 
 

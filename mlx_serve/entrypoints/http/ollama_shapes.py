@@ -21,7 +21,11 @@ _QUANT_BYTES = {"4bit": 0.5, "8bit": 1.0}
 def rfc3339(unix_seconds: float | None) -> str | None:
     if unix_seconds is None:
         return None
-    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).isoformat()
+    try:
+        return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        # Past year 9999: a status route (/health, /api/ps) must never fail over a date.
+        return None
 
 
 def digest(info: ModelInfo) -> str:
@@ -116,7 +120,8 @@ def show(info: ModelInfo) -> dict[str, Any]:
         "type": info.type.value,
         "source": info.source,
         "revision": info.revision,
-        "path": str(info.path),
+        # Relative to the models directory: a response never shows the server's own paths.
+        "path": info.path.name,
         "size": info.size_bytes,
         "dtype": info.dtype,
         "quantization": info.quantization,
