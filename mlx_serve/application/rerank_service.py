@@ -9,12 +9,14 @@ function the driving adapters share.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mlx_serve.application.embedding_inputs import char_limit
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 
 
@@ -29,10 +31,12 @@ class _Cache(Protocol):
 class RerankService:
     """Reranking use case: ``rerank`` validates, resolves and scores."""
 
-    def __init__(self, catalog: _Catalog, cache: _Cache, max_documents: int) -> None:
+    def __init__(self, catalog: _Catalog, cache: _Cache, max_documents: int,
+                 *, observer: InferenceObserver = NO_METRICS) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_documents = max_documents
+        self._observer = observer
 
     @property
     def max_documents(self) -> int:
@@ -77,7 +81,10 @@ class RerankService:
             max_tokens_per_doc=max_tokens_per_doc,
         )
         async with self._cache.use(info, keep_alive=keep_alive) as model:
+            began = time.perf_counter()
             result: RerankResult = await model.rerank(request)
+            self._observer.inference(info.name, "reranker", int(result.prompt_tokens),
+                                     time.perf_counter() - began)
         scores = [float(score) for score in result.scores]
         if len(scores) != len(documents):
             # Never answer with fewer results than documents (contract rule).

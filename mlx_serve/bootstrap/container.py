@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from mlx_serve import __version__
 from mlx_serve.adapters.huggingface.repository import HuggingFaceRepository
+from mlx_serve.adapters.metrics.prometheus import PrometheusMetrics
 from mlx_serve.adapters.mlx.compute_thread import ComputeThread
 from mlx_serve.adapters.mlx.converter import MlxConverter
 from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
@@ -31,7 +32,8 @@ from mlx_serve.config.settings import Settings
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
-    # Driven adapters.
+    # Driven adapters. One metrics observer, told about HTTP, engine and cache events.
+    metrics = providers.Singleton(PrometheusMetrics)
     store = providers.Singleton(FilesystemModelStore, settings.provided.models_path)
     local_repository = providers.Singleton(LocalDirectoryRepository)
     hub_repository = providers.Singleton(HuggingFaceRepository, settings.provided.downloads_path)
@@ -43,6 +45,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.max_batch_tokens,
         settings.provided.dtype,
         settings.provided.device,
+        observer=metrics,
     )
     reranker = providers.Singleton(
         MlxReranker,
@@ -50,6 +53,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.max_batch_tokens,
         settings.provided.dtype,
         settings.provided.device,
+        observer=metrics,
     )
     clock = providers.Singleton(SystemClock)
 
@@ -80,9 +84,14 @@ class Container(containers.DeclarativeContainer):
         settings.provided.cache_max_embedding_models,
         settings.provided.cache_max_reranker_models,
         settings.provided.cache_ttl_seconds,
+        observer=metrics,
     )
-    embedding = providers.Singleton(EmbeddingService, catalog, cache, settings.provided.max_inputs)
-    rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
+    embedding = providers.Singleton(
+        EmbeddingService, catalog, cache, settings.provided.max_inputs, observer=metrics
+    )
+    rerank = providers.Singleton(
+        RerankService, catalog, cache, settings.provided.max_documents, observer=metrics
+    )
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)
     pull_jobs = providers.Singleton(PullJobs, remote_catalog)

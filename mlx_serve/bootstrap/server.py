@@ -12,6 +12,7 @@ from sanic import Sanic
 
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.bootstrap.container import Container
+from mlx_serve.bootstrap.operations import operations_options
 from mlx_serve.entrypoints.http.app import create_app
 from mlx_serve.entrypoints.http.server import serve
 from mlx_serve.entrypoints.http.services import HttpServices
@@ -39,6 +40,7 @@ def build_app(container: Container) -> Sanic:
         max_request_bytes=settings.max_request_bytes,
         graceful_timeout_seconds=settings.graceful_timeout_seconds,
         mark_ready_on_start=False,  # the Preloader marks the server ready
+        ops=operations_options(settings, container.metrics()),
     )
     return app
 

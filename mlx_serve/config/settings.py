@@ -73,6 +73,32 @@ class Settings(BaseSettings):
     quantize_group_size: int = Field(default=64, ge=16)
     aliases: dict[str, str] = Field(default_factory=dict)
 
+    # Production operations (see README "Running in production").
+    # API keys for every route but /health, /openapi.json and /docs; comma-separated, and/or
+    # one per line in api_key_file. repr=False: keys never appear in logs or tracebacks.
+    api_key: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    api_key_file: Path | None = None
+    # Keys for model management (/api/pull, /api/delete); without one, the API keys cover it.
+    admin_api_key: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    admin_api_key_file: Path | None = None
+    # Whether /metrics needs a key when keys are set (scrapers often cannot send one).
+    metrics_require_key: bool = True
+    # Browser origins allowed to call the API (CORS); empty = CORS off.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("api_key", "admin_api_key", "allowed_origins", mode="before")
+    @classmethod
+    def _split_ops_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
     @field_validator("preload_models", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:

@@ -32,6 +32,7 @@ class EmbeddingSession:
 
     def __init__(self, directory: Path, max_length: int, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.name = directory.name  # the installed name: the metrics label
         self.device = runtime.mlx_device()
         try:
             family = str((mlx_section(read_config(directory)) or {}).get("family"))
@@ -136,6 +137,8 @@ class EmbeddingSession:
             for batch in batches:
                 rows = [encoded[i].ids for i in batch.indices]
                 vectors[list(batch.indices)] = self._forward(rows, batch.length)
+                self.runtime.observer.forward_batch(
+                    self.name, len(rows), batch.padded_tokens, sum(map(len, rows)))
         self.forward_batches += len(batches)
         return vectors
 

@@ -27,6 +27,7 @@ from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.adapters.mlx.tokenization import load_tokenizer, pad_token_id
 from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 
 
@@ -44,8 +45,10 @@ class MlxLoadedReranker:
         max_batch_tokens: int,
         device: Any,
         share_prefix: bool = True,
+        observer: InferenceObserver = NO_METRICS,
     ) -> None:
         self.info = info
+        self.observer = observer
         self.device = device
         # Qwen3: compute the prompt head shared by all pairs once (qwen3_prefix.py).
         self.share_prefix = share_prefix
@@ -104,6 +107,8 @@ class MlxLoadedReranker:
                 types = [pairs[i].type_ids or [] for i in batch.indices]
                 type_ids = mx.array(pad_rows(types, batch.length, 0, left=left)[0])
             batch_scores = self.scorer(mx.array(ids), mx.array(mask), type_ids)
+            self.observer.forward_batch(
+                self.info.name, len(rows), batch.padded_tokens, sum(map(len, rows)))
             for index, score in zip(batch.indices, batch_scores, strict=True):
                 scores[index] = float(score)
         return scores
@@ -120,10 +125,12 @@ class MlxReranker:
         device: str = "auto",
         *,
         share_prefix: bool = True,
+        observer: InferenceObserver = NO_METRICS,
     ) -> None:
         self._compute = compute
         self._share_prefix = share_prefix
-        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device)
+        self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
+                                observer=observer)
 
     async def load(self, model: ModelInfo) -> MlxLoadedReranker:
         """Load the model's files on the compute thread; raises ModelLoadError."""
@@ -172,6 +179,7 @@ class MlxReranker:
             self._runtime.max_batch_tokens,
             device,
             self._share_prefix,
+            observer=self._runtime.observer,
         )
         logger.info(
             "loaded reranker {} ({}, {}, max {} tokens, {} MB)",

@@ -5,9 +5,10 @@ Shared by the embedding engine and the reranker. Resolve on the compute thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlx_serve.domain.errors import InvalidRequest
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 
 HALF_BY_FAMILY = {"qwen3": "bfloat16"}  # trained in bf16; BERTs are fine (and exact-er) in fp16
 
@@ -21,6 +22,8 @@ class Runtime:
     device: str = "auto"
     # Vectorised GELU/softmax on the CPU (see fast_ops); False runs MLX's exact kernels.
     fast_cpu_ops: bool = True
+    # Told about every forward pass and queue wait (metrics); not a setting, so not compared.
+    observer: InferenceObserver = field(default=NO_METRICS, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_batch_tokens < 1:

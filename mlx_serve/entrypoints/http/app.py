@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sanic import Blueprint, Sanic
 
-from mlx_serve.entrypoints.http import auto_download, ollama
+from mlx_serve.entrypoints.http import auto_download, ollama, operations
 from mlx_serve.entrypoints.http.errors import handle_exception
 from mlx_serve.entrypoints.http.routes import embeddings, health, models, rerank, tokenize
 from mlx_serve.entrypoints.http.services import HttpServices
@@ -27,6 +27,7 @@ def create_app(
     graceful_timeout_seconds: float = 30.0,
     extra_blueprints: Iterable[Blueprint] = (),
     mark_ready_on_start: bool = True,
+    ops: operations.OperationsOptions | None = None,
 ) -> Sanic:
     """Build the HTTP app over ``services``.
 
@@ -34,7 +35,7 @@ def create_app(
     handlers find the services at ``request.app.ctx.services``. With ``mark_ready_on_start``
     false, ``/health`` answers ``starting`` until the caller flips ``services.health`` (the
     Preloader does, once preloads are over). ``/health`` turns to ``draining`` when the server
-    begins to stop.
+    begins to stop. ``ops``: API keys, CORS, metrics (see operations.py).
     """
     # configure_logging=False: Sanic's own handlers would print beside loguru; see logging.py.
     app = Sanic(name, configure_logging=False)
@@ -52,6 +53,7 @@ def create_app(
         app.blueprint(module.blueprint())
     for bp in extra_blueprints:
         app.blueprint(bp)
+    operations.install(app, ops or operations.OperationsOptions())
     app.register_middleware(auto_download.before_request, "request")
 
     @app.after_server_start
