@@ -6,6 +6,7 @@ The service owns every semantic check of an embedding request so that all drivin
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 from mlx_serve.application.embedding_inputs import (
@@ -17,6 +18,7 @@ from mlx_serve.application.embedding_inputs import (
 from mlx_serve.application.request_cost import check_cost, embedding_cost
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.names import validate_model_reference
 
@@ -42,11 +44,14 @@ class EmbeddingService:
         cache: ModelUser,
         max_inputs: int,
         max_request_tokens: int | None = None,
+        *,
+        observer: InferenceObserver = NO_METRICS,
     ) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_inputs = max_inputs
         self._max_request_tokens = max_request_tokens  # None: unbounded
+        self._observer = observer
 
     def resolve(self, model_ref: object) -> ModelInfo:
         """The embedding model ``model_ref`` names; raises InvalidModelName, ModelNotFound,
@@ -95,7 +100,10 @@ class EmbeddingService:
             inputs=normalized, instruction=instruction, dimensions=dimensions, truncate=truncate
         )
         async with self._cache.use(info, keep_alive=keep_alive) as model:
+            began = time.perf_counter()
             result: EmbedResult = await model.embed(request)
+            self._observer.inference(info.name, "embedding", int(result.prompt_tokens),
+                                     time.perf_counter() - began)
         if len(result.vectors) != len(normalized):
             # Never answer with fewer vectors than inputs: that is a bug, not a client error.
             raise MlxServeError(

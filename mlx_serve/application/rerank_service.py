@@ -9,6 +9,7 @@ function the driving adapters share.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ from mlx_serve.application.embedding_inputs import char_limit
 from mlx_serve.application.request_cost import check_cost, rerank_cost
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 
 
@@ -36,11 +38,14 @@ class RerankService:
         cache: _Cache,
         max_documents: int,
         max_request_tokens: int | None = None,
+        *,
+        observer: InferenceObserver = NO_METRICS,
     ) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_documents = max_documents
         self._max_request_tokens = max_request_tokens  # None: unbounded
+        self._observer = observer
 
     @property
     def max_documents(self) -> int:
@@ -92,7 +97,10 @@ class RerankService:
             check_cost(cost, self._max_request_tokens, param="documents",
                        what=f"{len(documents)} query-document pairs")
         async with self._cache.use(info, keep_alive=keep_alive) as model:
+            began = time.perf_counter()
             result: RerankResult = await model.rerank(request)
+            self._observer.inference(info.name, "reranker", int(result.prompt_tokens),
+                                     time.perf_counter() - began)
         scores = [float(score) for score in result.scores]
         if len(scores) != len(documents):
             # Never answer with fewer results than documents (contract rule).

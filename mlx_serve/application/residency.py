@@ -32,6 +32,7 @@ from typing import Any
 from loguru import logger as log
 
 from mlx_serve.domain.errors import MlxServeError, ModelLoadError
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.ports import Clock, EmbeddingEngine, Reranker
 
@@ -74,6 +75,7 @@ class ModelResidencyCache:
         ttl_seconds: float,
         *,
         sweep_interval_seconds: float = 1.0,
+        observer: InferenceObserver = NO_METRICS,
     ) -> None:
         self._engines: dict[ModelType, Any] = {
             ModelType.EMBEDDING: embedding_engine,
@@ -89,6 +91,7 @@ class ModelResidencyCache:
         self._entries: dict[str, _Entry] = {}
         self._unloading: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._observer = observer  # loads, load time, unloads (evictions)
 
     # -- using models -------------------------------------------------------------------
 
@@ -142,7 +145,9 @@ class ModelResidencyCache:
             victims = [self._schedule_unload(v) for v in self._victims(kind, exclude=entry)]
             if victims:
                 await asyncio.gather(*victims, return_exceptions=True)
+            began = self._clock.now()
             entry.model = await self._engines[kind].load(entry.info)
+            self._observer.model_loaded(name, kind.value, self._clock.now() - began)
         except BaseException as exc:
             if self._entries.get(name) is entry:
                 del self._entries[name]
@@ -199,6 +204,8 @@ class ModelResidencyCache:
             log.info("unloaded {} model '{}'", entry.info.type.value, entry.info.name)
         except Exception:  # the entry is gone either way; keep serving
             log.exception("unloading model '{}' failed", entry.info.name)
+        if entry.model is not None:
+            self._observer.model_unloaded(entry.info.name, entry.info.type.value)
 
     async def unload(self, name: str) -> bool:
         """Unload the model called ``name`` (exact, else case-insensitive); False if not resident.

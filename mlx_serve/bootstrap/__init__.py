@@ -39,7 +39,7 @@ def cli_context(settings: Settings) -> CliContext:
     def serve(host: str, port: int, preload: list[str]) -> int:
         from mlx_serve.bootstrap.server import run_server
 
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, fmt=settings.log_format)
         return run_server(container, host, port, preload)
 
     from mlx_serve.bootstrap import ops

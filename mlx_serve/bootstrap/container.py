@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from mlx_serve import __version__
 from mlx_serve.adapters.huggingface.repository import HuggingFaceRepository
+from mlx_serve.adapters.metrics.prometheus import PrometheusMetrics
 from mlx_serve.adapters.mlx.convert.converter import MlxConverter
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine
 from mlx_serve.adapters.mlx.rerank.engine import MlxReranker
@@ -31,7 +32,8 @@ from mlx_serve.config.settings import Settings
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
-    # Driven adapters.
+    # Driven adapters. One metrics observer, told about HTTP, engine and cache events.
+    metrics = providers.Singleton(PrometheusMetrics)
     store = providers.Singleton(FilesystemModelStore, settings.provided.models_path)
     local_repository = providers.Singleton(LocalDirectoryRepository)
     hub_repository = providers.Singleton(
@@ -47,6 +49,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.max_batch_tokens,
         settings.provided.dtype,
         settings.provided.device,
+        observer=metrics,
     )
     reranker = providers.Singleton(
         MlxReranker,
@@ -54,6 +57,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.max_batch_tokens,
         settings.provided.dtype,
         settings.provided.device,
+        observer=metrics,
     )
     clock = providers.Singleton(SystemClock)
 
@@ -84,14 +88,15 @@ class Container(containers.DeclarativeContainer):
         settings.provided.cache_max_embedding_models,
         settings.provided.cache_max_reranker_models,
         settings.provided.cache_ttl_seconds,
+        observer=metrics,
     )
     embedding = providers.Singleton(
         EmbeddingService, catalog, cache, settings.provided.max_inputs,
-        settings.provided.max_request_tokens,
+        settings.provided.max_request_tokens, observer=metrics,
     )
     rerank = providers.Singleton(
         RerankService, catalog, cache, settings.provided.max_documents,
-        settings.provided.max_request_tokens,
+        settings.provided.max_request_tokens, observer=metrics,
     )
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)

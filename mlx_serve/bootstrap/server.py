@@ -15,6 +15,7 @@ from mlx_serve.adapters.mlx.runtime.blas import active_blas
 from mlx_serve.adapters.mlx.runtime.cpu_kernels import missing_compiler_warning
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.bootstrap.container import Container
+from mlx_serve.bootstrap.operations import operations_options
 from mlx_serve.entrypoints.http.app import create_app
 from mlx_serve.entrypoints.http.guards import RequestGuards
 from mlx_serve.entrypoints.http.server import serve
@@ -49,6 +50,7 @@ def build_app(container: Container) -> Sanic:
         body_timeout_seconds=settings.body_timeout_seconds,
         max_connections=settings.max_connections,
         private_paths=_private_paths(settings.models_path, settings.home),
+        ops=operations_options(settings, container.metrics()),
     )
     return app
 

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
 
     # Hardening (see README "Safe by default").
     # Browser origins allowed to call the server besides loopback ones; "*" allows any.
+    # Listed origins also get CORS headers (empty: CORS off).
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Host header names answered besides IP literals, localhost and this machine's name;
     # "*" allows any (DNS rebinding protection off).
@@ -89,14 +90,27 @@ class Settings(BaseSettings):
     # Open connections past this are answered 503 and closed at once.
     max_connections: int = Field(default=512, ge=1)
 
-    @field_validator("allowed_origins", "allowed_hosts", mode="before")
-    @classmethod
-    def _split_comma_lists(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    # Production operations (see README "Running in production").
+    # API keys for every route but /health, /openapi.json and /docs; comma-separated, and/or
+    # one per line in api_key_file. repr=False: keys never appear in logs or tracebacks.
+    api_key: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    api_key_file: Path | None = None
+    # Keys for model management (/api/pull, /api/delete); without one, the API keys cover it.
+    admin_api_key: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    admin_api_key_file: Path | None = None
+    # Whether /metrics needs a key when keys are set (scrapers often cannot send one).
+    metrics_require_key: bool = True
+    log_format: Literal["text", "json"] = "text"
 
-    @field_validator("preload_models", mode="before")
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "preload_models", "allowed_origins", "allowed_hosts", "api_key", "admin_api_key",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

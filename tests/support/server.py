@@ -156,9 +156,14 @@ def start_mlx_serve(
     return server
 
 
-def start_fake_app(root: Path, *, timeout: float = 60.0) -> ServerProcess:
-    """The HTTP app over fake engines (tests/support/fake_app.py), for tests without MLX."""
-    env = isolated_env(root)
+def start_fake_app(
+    root: Path, *, timeout: float = 60.0, extra_env: dict[str, str] | None = None
+) -> ServerProcess:
+    """The HTTP app over fake engines (tests/support/fake_app.py), for tests without MLX.
+
+    ``extra_env``: MLX_SERVE_* settings (keys, CORS, logging) the fake app follows.
+    """
+    env = isolated_env(root, extra_env)
     port = free_port()
     command = [sys.executable, "-m", "tests.support.fake_app", "--port", str(port)]
     server = spawn(command, env, port, root / f"fake-app-{port}.log")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sanic import Blueprint, Sanic
 
-from mlx_serve.entrypoints.http import auto_download, guards, ollama
+from mlx_serve.entrypoints.http import auto_download, guards, ollama, operations
 from mlx_serve.entrypoints.http.errors import handle_exception
 from mlx_serve.entrypoints.http.routes import embeddings, health, models, rerank, tokenize
 from mlx_serve.entrypoints.http.services import HttpServices
@@ -32,6 +32,7 @@ def create_app(
     body_timeout_seconds: float = 30.0,
     max_connections: int = 512,
     private_paths: Iterable[tuple[str, str]] = (),
+    ops: operations.OperationsOptions | None = None,
 ) -> Sanic:
     """Build the HTTP app over ``services``.
 
@@ -42,6 +43,7 @@ def create_app(
     begins to stop. ``request_guards`` (Host/Origin/Content-Type/text checks) default to
     loopback only; the timeouts and the connection cap are read by ``protocol.py``.
     ``private_paths``: (directory, placeholder) pairs no error message may show.
+    ``ops``: API keys, CORS, metrics (see operations.py).
     """
     # configure_logging=False: Sanic's own handlers would print beside loguru; see logging.py.
     app = Sanic(name, configure_logging=False)
@@ -65,6 +67,7 @@ def create_app(
         app.blueprint(module.blueprint())
     for bp in extra_blueprints:
         app.blueprint(bp)
+    operations.install(app, ops or operations.OperationsOptions())
     app.register_middleware(auto_download.before_request, "request")
 
     @app.after_server_start

@@ -1,7 +1,9 @@
 """Route the standard ``logging`` records (Sanic's loggers, libraries) into loguru.
 
 One sink, one format: Sanic's ``sanic.root``/``sanic.error``/``sanic.access``/``sanic.server``
-loggers and every other stdlib logger end up where loguru writes.
+loggers and every other stdlib logger end up where loguru writes. Every record carries the
+``request_id`` of the request being served (``-`` outside one); ``fmt="json"`` writes one JSON
+object per line (loguru's ``serialize``), for log shippers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,14 @@ import logging
 import sys
 
 from loguru import logger
+
+from mlx_serve.entrypoints.http.request_id import current_request_id
+
+TEXT_FORMAT = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | "
+    "{extra[request_id]} | <cyan>{name}</cyan>:<cyan>{function}</cyan>:<cyan>{line}</cyan> - "
+    "<level>{message}</level>"
+)
 
 _SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 
@@ -31,14 +41,25 @@ class InterceptHandler(logging.Handler):
         logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
 
 
-def configure_logging(level: str = "INFO", *, sink: object = None) -> None:
+def _with_request_id(record: dict) -> None:
+    record["extra"].setdefault("request_id", current_request_id.get())
+
+
+def configure_logging(level: str = "INFO", *, sink: object = None, fmt: str = "text") -> None:
     """Send all logging to loguru at ``level`` (a loguru level name, e.g. ``INFO``).
 
-    ``sink`` defaults to stderr; pass a path or a file to log elsewhere.
+    ``sink`` defaults to stderr; pass a path or a file to log elsewhere. ``fmt``: ``text`` or
+    ``json`` (one object per line, the request id under ``record.extra.request_id``).
     """
     level = level.upper()
     logger.remove()
-    logger.add(sink or sys.stderr, level=level, backtrace=False, diagnose=False)
+    logger.configure(patcher=_with_request_id)  # type: ignore[arg-type]
+    if fmt == "json":
+        logger.add(sink or sys.stderr, level=level, serialize=True, backtrace=False,
+                   diagnose=False)
+    else:
+        logger.add(sink or sys.stderr, level=level, format=TEXT_FORMAT, backtrace=False,
+                   diagnose=False)
     # TRACE and SUCCESS are loguru-only levels; stdlib loggers get the nearest one.
     std_level = logging.getLevelName(level) if level in logging._nameToLevel else logging.INFO
     if level == "TRACE":

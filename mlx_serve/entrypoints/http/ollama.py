@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse, json
 
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError
 from mlx_serve.entrypoints.http import ollama_shapes as shapes
+from mlx_serve.entrypoints.http import response_models as out
 from mlx_serve.entrypoints.http.ollama_bodies import (
     EmbedBody,
     LegacyEmbeddingsBody,
@@ -25,6 +26,7 @@ from mlx_serve.entrypoints.http.ollama_bodies import (
     text_inputs,
 )
 from mlx_serve.entrypoints.http.ollama_pull import pull
+from mlx_serve.entrypoints.http.openapi import documented
 from mlx_serve.entrypoints.http.schemas import parse_body
 
 
@@ -41,17 +43,20 @@ def blueprint() -> Blueprint:
     return bp
 
 
+@documented(summary="List installed models (Ollama)", response=out.OllamaTags)
 async def tags(request: Request) -> HTTPResponse:
     infos = await asyncio.to_thread(request.app.ctx.services.catalog.list)
     return json({"models": [shapes.model_entry(info) for info in infos]})
 
 
+@documented(summary="Show a model (Ollama)", body=NamedBody, response=out.OllamaShow)
 async def show(request: Request) -> HTTPResponse:
     ref = parse_body(request, NamedBody).reference()
     info = await asyncio.to_thread(request.app.ctx.services.catalog.resolve, ref)
     return json(shapes.show(info))
 
 
+@documented(summary="Delete a model (Ollama; admin key)", body=NamedBody)
 async def delete(request: Request) -> HTTPResponse:
     services = request.app.ctx.services
     ref = parse_body(request, NamedBody).reference()
@@ -63,16 +68,19 @@ async def delete(request: Request) -> HTTPResponse:
     return HTTPResponse(status=200)
 
 
+@documented(summary="Models in memory (Ollama)", response=out.OllamaRunning)
 async def running(request: Request) -> HTTPResponse:
     services = request.app.ctx.services
     models = [shapes.running_entry(r, services.device) for r in services.cache.loaded()]
     return json({"models": models})
 
 
+@documented(summary="Server version (Ollama)", response=out.OllamaVersion)
 async def version(request: Request) -> HTTPResponse:
     return json({"version": request.app.ctx.services.version})
 
 
+@documented(summary="Embed inputs (Ollama)", body=EmbedBody, response=out.OllamaEmbed)
 async def embed(request: Request) -> HTTPResponse:
     body = parse_body(request, EmbedBody)
     inputs = text_inputs(body.input)
@@ -94,6 +102,8 @@ async def embed(request: Request) -> HTTPResponse:
     })
 
 
+@documented(summary="Embed one prompt (Ollama, legacy)", body=LegacyEmbeddingsBody,
+            response=out.OllamaLegacyEmbedding)
 async def embeddings(request: Request) -> HTTPResponse:
     """The legacy endpoint: one ``prompt`` in, one ``embedding`` out."""
     body = parse_body(request, LegacyEmbeddingsBody)

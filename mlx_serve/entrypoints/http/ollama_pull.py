@@ -19,8 +19,10 @@ from sanic.response import json as json_response
 from mlx_serve.application.pull_jobs import PullJob, PullJobs
 from mlx_serve.domain.errors import MlxServeError, ModelNotFound, PullError
 from mlx_serve.domain.ports import PullProgress
+from mlx_serve.entrypoints.http import response_models as out
 from mlx_serve.entrypoints.http.errors import redact_paths
 from mlx_serve.entrypoints.http.ollama_bodies import PullBody
+from mlx_serve.entrypoints.http.openapi import documented
 from mlx_serve.entrypoints.http.schemas import parse_body
 
 NDJSON = "application/x-ndjson"
@@ -38,6 +40,8 @@ def pull_jobs(services: Any) -> PullJobs:
     return jobs
 
 
+@documented(summary="Pull a model from the Hub (Ollama; admin key)", body=PullBody,
+            response=out.OllamaStatus, content_types={NDJSON: out.OllamaStatus})
 async def pull(request: Request) -> HTTPResponse | None:
     body = parse_body(request, PullBody)
     ref = body.reference()

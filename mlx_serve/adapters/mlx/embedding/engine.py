@@ -12,6 +12,7 @@ from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.adapters.mlx.runtime.request_merger import RequestMerger
 from mlx_serve.domain.errors import ModelLoadError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 
 
@@ -78,10 +79,11 @@ class MlxEmbeddingEngine:
     """
 
     def __init__(self, compute: ComputeThread, max_batch_tokens: int = 8192,
-                 dtype: str = "auto", device: str = "auto", *, fast_cpu_ops: bool = True) -> None:
+                 dtype: str = "auto", device: str = "auto", *, fast_cpu_ops: bool = True,
+                 observer: InferenceObserver = NO_METRICS) -> None:
         self._compute = compute
         self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
-                                fast_cpu_ops=fast_cpu_ops)
+                                fast_cpu_ops=fast_cpu_ops, observer=observer)
 
     async def load(self, model: ModelInfo) -> MlxEmbeddingModel:
         """Load weights and tokenizer on the compute thread (seconds; the first load also

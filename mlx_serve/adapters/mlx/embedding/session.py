@@ -34,6 +34,7 @@ class EmbeddingSession:
 
     def __init__(self, directory: Path, max_length: int, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.name = directory.name  # the installed name: the metrics label
         self.device = runtime.mlx_device()
         dtype = compute_dtype_of(directory, runtime)
         with mx.stream(self.device):
@@ -132,6 +133,8 @@ class EmbeddingSession:
             for batch in batches:
                 rows = [encoded[i].ids for i in batch.indices]
                 vectors[list(batch.indices)] = self._forward(rows, batch.length)
+                self.runtime.observer.forward_batch(
+                    self.name, len(rows), batch.padded_tokens, sum(map(len, rows)))
         self.forward_batches += len(batches)
         return vectors
 

@@ -15,6 +15,7 @@ from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.domain.errors import ModelLoadError, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 
 
@@ -61,11 +62,12 @@ class MlxReranker:
         *,
         share_prefix: bool = True,
         fast_cpu_ops: bool = True,
+        observer: InferenceObserver = NO_METRICS,
     ) -> None:
         self._compute = compute
         self._share_prefix = share_prefix
         self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
-                                fast_cpu_ops=fast_cpu_ops)
+                                fast_cpu_ops=fast_cpu_ops, observer=observer)
 
     async def load(self, model: ModelInfo) -> MlxLoadedReranker:
         """Load the model's files on the compute thread; raises ModelLoadError,

@@ -33,6 +33,7 @@ class RerankSession:
     def __init__(self, directory: Path, max_length: int, runtime: Runtime, *,
                  share_prefix: bool = True) -> None:
         self.runtime = runtime
+        self.name = directory.name  # the installed name: the metrics label
         self.device = runtime.mlx_device()
         dtype = compute_dtype_of(directory, runtime)
         with mx.stream(self.device):
@@ -92,6 +93,8 @@ class RerankSession:
                 types = [pairs[i].type_ids or [] for i in batch.indices]
                 type_ids = mx.array(pad_rows(types, batch.length, 0, left=left)[0])
             batch_scores = self.scorer(mx.array(ids), mx.array(mask), type_ids)
+            self.runtime.observer.forward_batch(
+                self.name, len(rows), batch.padded_tokens, sum(map(len, rows)))
             for index, score in zip(batch.indices, batch_scores, strict=True):
                 scores[index] = float(score)
         return scores

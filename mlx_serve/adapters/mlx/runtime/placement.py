@@ -5,10 +5,11 @@ Shared by the embedding engine and the reranker. Resolve on the compute thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlx_serve.adapters.mlx.models.registry import by_name
 from mlx_serve.domain.errors import InvalidRequest
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class Runtime:
     device: str = "auto"
     # Vectorised GELU/softmax on the CPU (see fast_ops); False runs MLX's exact kernels.
     fast_cpu_ops: bool = True
+    # Told about every forward pass and queue wait (metrics); not a setting, so not compared.
+    observer: InferenceObserver = field(default=NO_METRICS, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_batch_tokens < 1:

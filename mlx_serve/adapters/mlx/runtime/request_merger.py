@@ -21,10 +21,11 @@ the request that causes it. A caller cancelled before its drain started is skipp
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,6 +58,7 @@ class MergeStats:
 class _Pending:
     request: EmbedRequest
     future: Future[EmbedResult]
+    queued_at: float = field(default_factory=time.perf_counter)
 
 
 class RequestMerger:
@@ -133,6 +135,8 @@ class RequestMerger:
                 session = self._session_of()
                 limit = PASS_BUDGETS * session.runtime.max_batch_tokens
                 encoded = session.prepare(pending.request)
+                session.runtime.observer.queue_wait(
+                    session.name, time.perf_counter() - pending.queued_at)
             except Exception as error:  # this request's own fault (or the model is gone)
                 pending.future.set_exception(error)
                 continue

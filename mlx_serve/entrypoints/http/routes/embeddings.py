@@ -12,6 +12,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 
 from mlx_serve.domain.errors import MlxServeError
+from mlx_serve.entrypoints.http import response_models as out
+from mlx_serve.entrypoints.http.openapi import documented
 from mlx_serve.entrypoints.http.schemas import EmbeddingsBody, parse_body
 
 # Encoding a response this large (floats in the matrix) takes long enough to stall other
@@ -25,6 +27,8 @@ def blueprint() -> Blueprint:
     return bp
 
 
+@documented(summary="Create embeddings (OpenAI)", body=EmbeddingsBody,
+            response=out.EmbeddingsResponse, response_headers=("X-Truncated-Inputs",))
 async def create_embeddings(request: Request) -> HTTPResponse:
     body = parse_body(request, EmbeddingsBody)
     services = request.app.ctx.services

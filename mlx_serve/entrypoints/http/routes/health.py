@@ -5,7 +5,9 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from mlx_serve.entrypoints.http import response_models as out
 from mlx_serve.entrypoints.http.ollama_shapes import rfc3339
+from mlx_serve.entrypoints.http.openapi import documented
 
 
 def blueprint() -> Blueprint:
@@ -14,6 +16,8 @@ def blueprint() -> Blueprint:
     return bp
 
 
+@documented(summary="Health: 200 serving, 503 starting or draining",
+            response=out.HealthResponse, statuses={"503": out.HealthResponse}, tags=("Server",))
 async def health(request: Request) -> HTTPResponse:
     services = request.app.ctx.services
     state = services.health

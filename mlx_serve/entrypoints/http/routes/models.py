@@ -7,6 +7,9 @@ import asyncio
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from mlx_serve.entrypoints.http import response_models as out
+from mlx_serve.entrypoints.http.openapi import documented
+
 
 def blueprint() -> Blueprint:
     bp = Blueprint("models")
@@ -14,6 +17,7 @@ def blueprint() -> Blueprint:
     return bp
 
 
+@documented(summary="List installed models (OpenAI)", response=out.ModelList)
 async def list_models(request: Request) -> HTTPResponse:
     # Listing reads one metadata file per model: off the event loop.
     infos = await asyncio.to_thread(request.app.ctx.services.catalog.list)

@@ -20,6 +20,8 @@ from sanic.response import HTTPResponse, raw
 from mlx_serve.application.rerank_service import rank
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError
 from mlx_serve.domain.inference import RerankResult
+from mlx_serve.entrypoints.http import response_models as out
+from mlx_serve.entrypoints.http.openapi import documented
 from mlx_serve.entrypoints.http.schemas import RequestBody, parse_body
 
 TRUNCATED_HEADER = "X-Truncated-Documents"
@@ -109,6 +111,8 @@ def _respond(payload: dict[str, Any], result: RerankResult) -> HTTPResponse:
     )
 
 
+@documented(summary="Rerank documents (Jina)", body=JinaRerankBody,
+            response=out.JinaRerankResponse, response_headers=(TRUNCATED_HEADER,))
 async def jina_rerank(request: Request) -> HTTPResponse:
     """The Jina rerank API, plus ``instruction`` and ``max_tokens_per_doc``."""
     body = parse_body(request, JinaRerankBody)
@@ -140,6 +144,8 @@ async def jina_rerank(request: Request) -> HTTPResponse:
     return _respond(payload, result)
 
 
+@documented(summary="Rerank documents (Cohere v2)", body=CohereRerankBody,
+            response=out.CohereRerankResponse, response_headers=(TRUNCATED_HEADER,))
 async def cohere_rerank(request: Request) -> HTTPResponse:
     """The Cohere v2 rerank API."""
     body = parse_body(request, CohereRerankBody)

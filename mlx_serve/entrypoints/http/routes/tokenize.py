@@ -5,6 +5,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from mlx_serve.entrypoints.http import response_models as out
+from mlx_serve.entrypoints.http.openapi import documented
 from mlx_serve.entrypoints.http.schemas import TokenizeBody, parse_body
 
 
@@ -14,6 +16,7 @@ def blueprint() -> Blueprint:
     return bp
 
 
+@documented(summary="Token ids of inputs", body=TokenizeBody, response=out.TokenizeResponse)
 async def tokenize(request: Request) -> HTTPResponse:
     body = parse_body(request, TokenizeBody)
     _, result = await request.app.ctx.services.embedding.tokenize(body.model, body.input)

@@ -1,0 +1,1 @@
+"""Metrics adapters: the InferenceObserver port on Prometheus."""
