@@ -14,6 +14,7 @@ from mlx_serve.adapters.mlx.compute_thread import ComputeThread
 from mlx_serve.adapters.mlx.converter import MlxConverter
 from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
 from mlx_serve.adapters.mlx.reranker import MlxReranker
+from mlx_serve.adapters.openai_tokens.cl100k import Cl100kDecoder
 from mlx_serve.adapters.store.filesystem_store import FilesystemModelStore
 from mlx_serve.adapters.store.local_repository import LocalDirectoryRepository
 from mlx_serve.application.auto_download import AutoDownloader
@@ -81,7 +82,15 @@ class Container(containers.DeclarativeContainer):
         settings.provided.cache_max_reranker_models,
         settings.provided.cache_ttl_seconds,
     )
-    embedding = providers.Singleton(EmbeddingService, catalog, cache, settings.provided.max_inputs)
+    openai_token_decoder = providers.Singleton(Cl100kDecoder)
+    embedding = providers.Singleton(
+        EmbeddingService,
+        catalog,
+        cache,
+        settings.provided.max_inputs,
+        token_decoder=openai_token_decoder,
+        token_id_vocabulary=settings.provided.token_id_vocabulary,
+    )
     rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     quantize_group_size: int = Field(default=64, ge=16)
     aliases: dict[str, str] = Field(default_factory=dict)
 
+    # What token-id inputs of /v1/embeddings mean: OpenAI's cl100k_base ids (decoded to text,
+    # as LangChain's OpenAIEmbeddings sends them) or the model's own vocabulary.
+    token_id_vocabulary: Literal["cl100k_base", "model"] = "cl100k_base"
+
     @field_validator("preload_models", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
