@@ -23,6 +23,7 @@ from tests.support.server import (  # noqa: E402  (after activate_blas)
 )
 
 MINILM = "all-MiniLM-L6-v2"
+OPENAI_ALIAS = "text-embedding-3-small"
 # Small enough to exercise 413 cheaply, large enough for a 10 MB input string.
 SESSION_MAX_REQUEST_BYTES = 16 * 1024 * 1024
 SESSION_MAX_INPUTS = 64
@@ -38,6 +39,8 @@ def minilm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
             "MLX_SERVE_MAX_REQUEST_BYTES": str(SESSION_MAX_REQUEST_BYTES),
             "MLX_SERVE_MAX_INPUTS": str(SESSION_MAX_INPUTS),
             "MLX_SERVE_LOG_LEVEL": "INFO",
+            # For clients that only accept OpenAI's model names (LlamaIndex OpenAIEmbedding).
+            "MLX_SERVE_ALIASES": f'{{"{OPENAI_ALIAS}": "{MINILM}"}}',
         },
     )
     install_minilm(env, MINILM)

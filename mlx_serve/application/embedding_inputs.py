@@ -30,8 +30,8 @@ def normalize_inputs(
     Texts and token ids cannot be mixed in one request: an engine batches one kind.
     """
     if isinstance(inputs, str):
-        if not inputs:
-            raise InvalidRequest(f"{param} must not be an empty string", param=param)
+        # An empty string is embedded (special tokens only): RAG pipelines produce empty
+        # chunks routinely, and refusing one would fail its whole batch.
         return [inputs]
     if not isinstance(inputs, list | tuple):
         kinds = "a string or a list of strings"
@@ -62,8 +62,6 @@ def normalize_inputs(
                     + (" or all token-id lists)" if allow_tokens else ")"),
                     param=where,
                 )
-            if not item:
-                raise InvalidRequest(f"{where} must not be an empty string", param=where)
             out.append(item)
         else:
             if not isinstance(item, list | tuple):

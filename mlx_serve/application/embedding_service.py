@@ -16,11 +16,13 @@ from mlx_serve.application.embedding_inputs import (
     normalize_inputs,
 )
 from mlx_serve.application.request_cost import check_cost, embedding_cost
+from mlx_serve.application.token_vocabulary import MODEL, check_vocabulary, decode_token_inputs
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
 from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
 from mlx_serve.domain.names import validate_model_reference
+from mlx_serve.domain.ports import TokenIdDecoder
 
 
 class ModelResolver(Protocol):
@@ -46,12 +48,19 @@ class EmbeddingService:
         max_request_tokens: int | None = None,
         *,
         observer: InferenceObserver = NO_METRICS,
+        token_decoder: TokenIdDecoder | None = None,
+        token_id_vocabulary: str = MODEL,
     ) -> None:
+        """``max_request_tokens``: the most tokens one request may cost (None: unbounded);
+        ``token_decoder`` reads token-id inputs of a foreign vocabulary (``cl100k_base``);
+        ``token_id_vocabulary`` is what token ids mean when a request does not say."""
         self._catalog = catalog
         self._cache = cache
         self._max_inputs = max_inputs
-        self._max_request_tokens = max_request_tokens  # None: unbounded
+        self._max_request_tokens = max_request_tokens
         self._observer = observer
+        self._decoder = token_decoder
+        self._vocabulary = check_vocabulary(token_id_vocabulary)
 
     def resolve(self, model_ref: object) -> ModelInfo:
         """The embedding model ``model_ref`` names; raises InvalidModelName, ModelNotFound,
@@ -73,14 +82,27 @@ class EmbeddingService:
         dimensions: int | None = None,
         truncate: bool = True,
         keep_alive: float | None = None,
+        token_id_vocabulary: str | None = None,
     ) -> tuple[ModelInfo, EmbedResult]:
         """Embed ``inputs`` (a text, a list of texts, token ids or a list of token-id lists).
 
+        Token ids are read in ``token_id_vocabulary`` (default: the service's): the model's
+        own, or a foreign one (``cl100k_base``) whose ids are decoded to text first.
         Returns the resolved model and one vector per input, in order. Raises InvalidRequest
         (``param`` names the field, e.g. ``input[3]``) for anything the model cannot take.
         """
         info = self.resolve(model_ref)
         normalized = normalize_inputs(inputs, max_inputs=self._max_inputs)
+        vocabulary = self._vocabulary
+        if token_id_vocabulary is not None:
+            vocabulary = check_vocabulary(token_id_vocabulary)
+        if vocabulary != MODEL and any(not isinstance(item, str) for item in normalized):
+            if self._decoder is None or self._decoder.name != vocabulary:
+                raise InvalidRequest(
+                    f"token ids of {vocabulary} cannot be read by this server",
+                    param="token_id_vocabulary",
+                )
+            normalized = list(decode_token_inputs(normalized, self._decoder))
         check_dimensions(dimensions, info)
         if instruction is not None and not isinstance(instruction, str):
             raise InvalidRequest("instruction must be a string", param="instruction")

@@ -15,6 +15,7 @@ from mlx_serve.adapters.mlx.convert.converter import MlxConverter
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine
 from mlx_serve.adapters.mlx.rerank.engine import MlxReranker
 from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
+from mlx_serve.adapters.openai_tokens.cl100k import Cl100kDecoder
 from mlx_serve.adapters.store.filesystem_store import FilesystemModelStore
 from mlx_serve.adapters.store.local_repository import LocalDirectoryRepository
 from mlx_serve.application.auto_download import AutoDownloader
@@ -90,9 +91,12 @@ class Container(containers.DeclarativeContainer):
         settings.provided.cache_ttl_seconds,
         observer=metrics,
     )
+    openai_token_decoder = providers.Singleton(Cl100kDecoder)
     embedding = providers.Singleton(
         EmbeddingService, catalog, cache, settings.provided.max_inputs,
         settings.provided.max_request_tokens, observer=metrics,
+        token_decoder=openai_token_decoder,
+        token_id_vocabulary=settings.provided.token_id_vocabulary,
     )
     rerank = providers.Singleton(
         RerankService, catalog, cache, settings.provided.max_documents,

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     metrics_require_key: bool = True
     log_format: Literal["text", "json"] = "text"
 
+    # What token-id inputs of /v1/embeddings mean: OpenAI's cl100k_base ids (decoded to text,
+    # as LangChain's OpenAIEmbeddings sends them) or the model's own vocabulary.
+    token_id_vocabulary: Literal["cl100k_base", "model"] = "cl100k_base"
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

@@ -5,7 +5,7 @@ Adapters implement them; the composition root (``mlx_serve.bootstrap``) picks wh
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -343,3 +343,15 @@ class ServiceDefinition:
     working_directory: Path
     # Longer than the server's graceful drain, so the manager never kills a draining server.
     stop_timeout_seconds: int
+
+
+class TokenIdDecoder(Protocol):
+    """Turns token ids of a foreign vocabulary (OpenAI's ``cl100k_base``) back into text, so a
+    model can embed that text with its own tokenizer."""
+
+    name: str
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """The text ``ids`` stand for; raises LookupError (with the bad id as ``token``) for an
+        id the vocabulary does not define."""
+        ...

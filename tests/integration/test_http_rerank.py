@@ -107,14 +107,18 @@ def test_jina_every_field(client, checkpoints):
         assert abs(result["relevance_score"] - expected[result["index"]]) <= 1e-4
 
 
-def test_jina_defaults_and_the_rerank_alias(client):
+def test_jina_defaults_and_the_infinity_route(client):
     first = rerank(client)
-    second = rerank(client, path="/rerank")
+    second = rerank(client, path="/rerank", return_documents=True)
     assert first.status_code == second.status_code == 200
     results = first.json()["results"]
     assert len(results) == len(DOCS)  # top_n defaults to all
     assert all(set(r) == {"index", "relevance_score", "document"} for r in results)
-    assert results == second.json()["results"]
+    # /rerank speaks infinity's dialect: the same ranking, documents as plain strings.
+    assert second.json()["object"] == "rerank"
+    assert [{**r, "document": {"text": r["document"]}} for r in second.json()["results"]] == (
+        results
+    )
     # Only the 300-word document is longer than the model accepts.
     assert first.headers["X-Truncated-Documents"] == "1"
     few = rerank(client, top_n=50, return_documents=False).json()["results"]
@@ -175,9 +179,12 @@ BAD = [
 ]
 
 
-# Cohere's v2 API has no decision_threshold: those cases run on the Jina path only.
+# Cohere's v2 and infinity's APIs have no decision_threshold: those run on the Jina path only.
 CASES = [("/v1/rerank", *case) for case in BAD] + [
-    ("/v2/rerank", *case) for case in BAD if "decision_threshold" not in case[0]
+    (path, *case)
+    for path in ("/v2/rerank", "/rerank")
+    for case in BAD
+    if "decision_threshold" not in case[0]
 ]
 
 

@@ -77,9 +77,7 @@ def test_dimensions_are_passed_and_bounded(service):
 @pytest.mark.parametrize(
     ("inputs", "param"),
     [
-        ("", "input"),
         ([], "input"),
-        (["a", "", "b"], "input[1]"),
         (["a", 3], "input[1]"),
         ([[1, 2], "a"], "input[1]"),
         ([[1], []], "input[1]"),

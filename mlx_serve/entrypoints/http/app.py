@@ -12,7 +12,15 @@ from sanic import Blueprint, Sanic
 
 from mlx_serve.entrypoints.http import auto_download, guards, ollama, operations
 from mlx_serve.entrypoints.http.errors import handle_exception
-from mlx_serve.entrypoints.http.routes import embeddings, health, models, rerank, tokenize
+from mlx_serve.entrypoints.http.json_body import dumps
+from mlx_serve.entrypoints.http.routes import (
+    embeddings,
+    health,
+    models,
+    rerank,
+    rerank_dialects,
+    tokenize,
+)
 from mlx_serve.entrypoints.http.services import HttpServices
 
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -46,7 +54,8 @@ def create_app(
     ``ops``: API keys, CORS, metrics (see operations.py).
     """
     # configure_logging=False: Sanic's own handlers would print beside loguru; see logging.py.
-    app = Sanic(name, configure_logging=False)
+    # dumps: every JSON response (errors, Ollama's) is written by orjson, see json_body.
+    app = Sanic(name, configure_logging=False, dumps=dumps)
     app.ctx.services = services
     app.ctx.private_paths = tuple(private_paths)
     app.config.REQUEST_MAX_SIZE = max_request_bytes
@@ -63,7 +72,7 @@ def create_app(
     app.config.MAX_CONNECTIONS = max_connections
     guards.install(app, request_guards or guards.RequestGuards())
 
-    for module in (embeddings, models, health, tokenize, rerank, ollama):
+    for module in (embeddings, models, health, tokenize, rerank, rerank_dialects, ollama):
         app.blueprint(module.blueprint())
     for bp in extra_blueprints:
         app.blueprint(bp)

@@ -46,6 +46,11 @@ def is_ollama_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
+def is_rerank_path(path: str) -> bool:
+    """Reranking and scoring routes (every dialect: Jina, Cohere, infinity, TEI, vLLM)."""
+    return path.rstrip("/").endswith(("/rerank", "/score"))
+
+
 def error_response(
     path: str,
     status: int,
@@ -68,6 +73,10 @@ def error_response(
                 "code": code,
             }
         }
+        if is_rerank_path(path):
+            # Jina's clients (LangChain, LlamaIndex JinaRerank) read ``detail``, and without
+            # it every error turns into KeyError: 'detail', hiding the message.
+            body["detail"] = message
     return json(body, status=status, headers=headers)
 
 

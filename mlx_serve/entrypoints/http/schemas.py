@@ -34,6 +34,8 @@ class EmbeddingsBody(RequestBody):
     dimensions: StrictInt | None = None
     instruction: StrictStr | None = None
     truncate: StrictBool = True
+    # What token ids mean: OpenAI's cl100k_base ids (decoded to text) or the model's own.
+    token_id_vocabulary: Literal["cl100k_base", "model"] | None = None
 
 
 class TokenizeBody(RequestBody):

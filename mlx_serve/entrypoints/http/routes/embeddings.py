@@ -1,18 +1,17 @@
-"""``POST /v1/embeddings``: the OpenAI embeddings API, plus ``instruction`` and ``truncate``."""
+"""``POST /v1/embeddings`` (also ``/embeddings``): the OpenAI embeddings API, plus
+``instruction``, ``truncate`` and ``token_id_vocabulary``."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
-from typing import Any
 
 import numpy as np
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 
-from mlx_serve.domain.errors import MlxServeError
 from mlx_serve.entrypoints.http import response_models as out
+from mlx_serve.entrypoints.http.embedding_shapes import embeddings_response
+from mlx_serve.entrypoints.http.json_body import dumps
 from mlx_serve.entrypoints.http.openapi import documented
 from mlx_serve.entrypoints.http.schemas import EmbeddingsBody, parse_body
 
@@ -24,6 +23,8 @@ _OFFLOAD_FLOATS = 64 * 1024
 def blueprint() -> Blueprint:
     bp = Blueprint("embeddings")
     bp.add_route(create_embeddings, "/v1/embeddings", methods=["POST"])
+    # Un-prefixed, for clients given the server root as base URL (litellm infinity/, TEI's).
+    bp.add_route(create_embeddings, "/embeddings", methods=["POST"], name="embeddings_root")
     return bp
 
 
@@ -38,42 +39,18 @@ async def create_embeddings(request: Request) -> HTTPResponse:
         instruction=body.instruction,
         dimensions=body.dimensions,
         truncate=body.truncate,
+        token_id_vocabulary=body.token_id_vocabulary,
     )
     vectors = np.asarray(result.vectors, dtype=np.float32)
     if vectors.ndim != 2:
         vectors = vectors.reshape(len(result.vectors), -1)
-    fmt = body.encoding_format or "float"
-    args = (vectors, fmt, body.model, int(result.prompt_tokens))
+    args = (vectors, body.encoding_format or "float", body.model, int(result.prompt_tokens))
     if vectors.size > _OFFLOAD_FLOATS:
-        payload = await asyncio.to_thread(encode_response, *args)
+        payload = await asyncio.to_thread(lambda: dumps(embeddings_response(*args)))
     else:
-        payload = encode_response(*args)
+        payload = dumps(embeddings_response(*args))
     return raw(
         payload,
         content_type="application/json",
         headers={"X-Truncated-Inputs": str(int(result.truncated_inputs))},
     )
-
-
-def encode_response(vectors: np.ndarray, fmt: str, model: str, prompt_tokens: int) -> bytes:
-    """The response body; raises MlxServeError (500) rather than emit NaN or Inf."""
-    if not np.isfinite(vectors).all():
-        # JSON cannot carry NaN/Inf and a client would silently store garbage: this is a fault
-        # of the model or engine, so it is a server error with a message saying so.
-        raise MlxServeError(f"model '{model}' produced non-finite values (NaN/Inf)")
-    data: list[dict[str, Any]] = []
-    if fmt == "base64":
-        little = vectors.astype("<f4", copy=False)
-        for index, row in enumerate(little):
-            encoded = base64.b64encode(row.tobytes()).decode("ascii")
-            data.append({"object": "embedding", "embedding": encoded, "index": index})
-    else:
-        for index, row in enumerate(vectors.tolist()):
-            data.append({"object": "embedding", "embedding": row, "index": index})
-    body = {
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
-    }
-    return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()

@@ -1,4 +1,5 @@
-"""``GET /v1/models``: the installed models, in the OpenAI list shape plus their ``type``."""
+"""``GET /v1/models`` (also ``/models``): the installed models, in the OpenAI list shape plus
+their ``type``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from mlx_serve.entrypoints.http.openapi import documented
 def blueprint() -> Blueprint:
     bp = Blueprint("models")
     bp.add_route(list_models, "/v1/models", methods=["GET"])
+    # Un-prefixed, for clients given the server root as base URL.
+    bp.add_route(list_models, "/models", methods=["GET"], name="list_models_root")
     return bp
 
 

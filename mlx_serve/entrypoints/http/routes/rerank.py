@@ -1,4 +1,6 @@
-"""Reranking: ``POST /v1/rerank`` and ``POST /rerank`` (Jina) and ``POST /v2/rerank`` (Cohere v2).
+"""Reranking: ``POST /v1/rerank`` (Jina) and ``POST /v2/rerank`` (Cohere v2).
+
+``POST /rerank`` (infinity's and TEI's shapes) lives in rerank_dialects.
 
 The JSON shape is checked here; what the values mean (empty query, too many documents,
 ``top_n`` < 1, an embedding model) is RerankService's job. Results are sorted by score
@@ -56,7 +58,6 @@ class CohereRerankBody(RequestBody):
 def blueprint() -> Blueprint:
     bp = Blueprint("rerank")
     bp.add_route(jina_rerank, "/v1/rerank", methods=["POST"], name="jina_rerank_v1")
-    bp.add_route(jina_rerank, "/rerank", methods=["POST"], name="jina_rerank")
     bp.add_route(cohere_rerank, "/v2/rerank", methods=["POST"], name="cohere_rerank")
     return bp
 
