@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from typing import NoReturn
@@ -12,6 +13,7 @@ from sanic import Sanic
 
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.bootstrap.container import Container
+from mlx_serve.entrypoints.http import draining, replica
 from mlx_serve.entrypoints.http.app import create_app
 from mlx_serve.entrypoints.http.server import serve
 from mlx_serve.entrypoints.http.services import HttpServices
@@ -51,6 +53,9 @@ def run_server(container: Container, host: str, port: int, preload: list[str]) -
     # Fail before binding, with a message naming the path, when the store cannot exist there.
     container.settings().models_path.mkdir(parents=True, exist_ok=True)
     app = build_app(container)
+    settings = container.settings()
+    replica.install(app, settings.replica_name or replica.default_name(socket.gethostname(), port))
+    draining.install(app, container.health(), settings.drain_seconds)
     cache = container.cache()
     preloader = container.preloader()
 

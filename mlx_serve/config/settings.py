@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     quantize_group_size: int = Field(default=64, ge=16)
     aliases: dict[str, str] = Field(default_factory=dict)
 
+    # Running as one of several replicas behind a balancer.
+    # The name in the X-Replica header and /health; default "<hostname>:<port>". Header-safe
+    # characters only, since it goes into every response.
+    replica_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:@/+-]{1,200}$")
+    # On SIGTERM, keep serving this long while /health/ready answers 503, then stop.
+    drain_seconds: float = Field(default=0, ge=0)
+
     @field_validator("preload_models", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:

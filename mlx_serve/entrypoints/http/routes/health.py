@@ -6,11 +6,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from mlx_serve.entrypoints.http.ollama_shapes import rfc3339
+from mlx_serve.entrypoints.http.routes import probes
 
 
 def blueprint() -> Blueprint:
     bp = Blueprint("health")
     bp.add_route(health, "/health", methods=["GET"])
+    probes.add_routes(bp)  # /health/live, /health/ready
     return bp
 
 
@@ -35,6 +37,8 @@ async def health(request: Request) -> HTTPResponse:
             for model in resident
         ],
     }
+    if "replica" in services.extras:
+        body["replica"] = services.extras["replica"]  # which replica answered, behind a balancer
     if state.preload_failures:
         # Not fatal (the server serves the other models) but an operator must see it.
         body["preload_failures"] = dict(state.preload_failures)
