@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from mlx_serve.adapters.mlx.runtime.cpu_kernels import missing_compiler_warning
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.bootstrap.container import Container
 from mlx_serve.bootstrap.operations import operations_options
+from mlx_serve.entrypoints.http import draining, replica
 from mlx_serve.entrypoints.http.app import create_app
 from mlx_serve.entrypoints.http.guards import RequestGuards
 from mlx_serve.entrypoints.http.server import serve
@@ -63,6 +65,9 @@ def run_server(container: Container, host: str, port: int, preload: list[str]) -
     # Fail before binding, with a message naming the path, when the store cannot exist there.
     container.settings().models_path.mkdir(parents=True, exist_ok=True)
     app = build_app(container)
+    settings = container.settings()
+    replica.install(app, settings.replica_name or replica.default_name(socket.gethostname(), port))
+    draining.install(app, container.health(), settings.drain_seconds)
     cache = container.cache()
     preloader = container.preloader()
 

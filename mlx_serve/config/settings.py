@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     # as LangChain's OpenAIEmbeddings sends them) or the model's own vocabulary.
     token_id_vocabulary: Literal["cl100k_base", "model"] = "cl100k_base"
 
+    # Running as one of several replicas behind a balancer.
+    # The name in the X-Replica header and /health; default "<hostname>:<port>". Header-safe
+    # characters only, since it goes into every response.
+    replica_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:@/+-]{1,200}$")
+    # On SIGTERM, keep serving this long while /health/ready answers 503, then stop.
+    drain_seconds: float = Field(default=0, ge=0)
+
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

@@ -69,8 +69,14 @@ def delete_tree(path: Path) -> None:
 
 
 def clean_stale(models_dir: Path) -> list[Path]:
-    """Delete abandoned staging and trash entries under ``models_dir``; return what went."""
-    removed = []
+    """Delete abandoned staging and trash entries under ``models_dir``; return what went.
+
+    A models directory this process cannot write (a read-only volume shared by replicas) is
+    left alone: whoever pulls into it owns its cleanup.
+    """
+    removed: list[Path] = []
+    if not os.access(models_dir, os.W_OK):
+        return removed
     for scratch in (models_dir / STAGING_DIR, models_dir / TRASH_DIR):
         if not scratch.is_dir():
             continue

@@ -8,11 +8,13 @@ from sanic.response import HTTPResponse, json
 from mlx_serve.entrypoints.http import response_models as out
 from mlx_serve.entrypoints.http.ollama_shapes import rfc3339
 from mlx_serve.entrypoints.http.openapi import documented
+from mlx_serve.entrypoints.http.routes import probes
 
 
 def blueprint() -> Blueprint:
     bp = Blueprint("health")
     bp.add_route(health, "/health", methods=["GET"])
+    probes.add_routes(bp)  # /health/live, /health/ready
     return bp
 
 
@@ -41,6 +43,8 @@ async def health(request: Request) -> HTTPResponse:
     }
     if state.blas is not None:
         body["blas"] = state.blas
+    if "replica" in services.extras:
+        body["replica"] = services.extras["replica"]  # which replica answered, behind a balancer
     if state.preload_failures:
         # Not fatal (the server serves the other models) but an operator must see it.
         body["preload_failures"] = dict(state.preload_failures)
