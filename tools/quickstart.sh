@@ -12,9 +12,10 @@ EXTRA=""
 if [ "$(uname -s)" = Linux ]; then
   EXTRA="[cpu]"
   # An optimised BLAS (MLX's own is ~30x slower) and g++, with which MLX builds its CPU
-  # kernels (without it requests run ~1.5x slower).
+  # kernels (without it requests run ~1.5x slower). grep without -q: under pipefail, -q may
+  # end ldconfig with SIGPIPE and make a present library look missing.
   if command -v apt-get >/dev/null \
-      && { ! ldconfig -p | grep -q libopenblas.so.0 || ! command -v g++ >/dev/null; }; then
+      && { ! ldconfig -p | grep libopenblas.so.0 >/dev/null || ! command -v g++ >/dev/null; }; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     step "installing OpenBLAS and g++ with apt-get"
     $SUDO apt-get update -qq

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # needs to build its compiled kernels (without it requests run ~1.5x slower).
 if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  if ! ldconfig -p | grep -q libopenblas.so.0 || ! command -v systemd-analyze >/dev/null \
+  if ! ldconfig -p | grep libopenblas.so.0 >/dev/null || ! command -v systemd-analyze >/dev/null \
       || ! command -v g++ >/dev/null; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \

@@ -126,7 +126,7 @@ def test_list_show_remove_of_a_pulled_model(installed):
     assert text.returncode == 0 and "dimensions:" in text.stdout
 
     again = run_cli(["pull", info["source"], "--name", NAME.upper()], installed)
-    assert "already installed" in one_line_error(again)
+    assert "already installed (pull with --force" in one_line_error(again)
 
     removed = run_cli(["remove", NAME, "--yes"], installed)
     assert removed.returncode == 0 and not Path(info["path"]).exists()

@@ -45,6 +45,11 @@ MARKER = ".mlx-serve-download.json"
 class HuggingFaceRepository:
     """Fetches checkpoints from the Hub (or a stand-in at ``HF_ENDPOINT``)."""
 
+    accepts = (
+        "a valid Hugging Face repo id (owner/name, each made of letters, digits, '-', '_' "
+        "and '.')"
+    )
+
     def __init__(
         self,
         downloads_dir: Path,
@@ -65,11 +70,6 @@ class HuggingFaceRepository:
         # Seconds to connect and between bytes, for every request of a pull: huggingface_hub
         # leaves metadata calls without one, so a silent network would hang a pull for ever.
         self._timeout = timeout
-
-    accepts = (
-        "a valid Hugging Face repo id (owner/name, each made of letters, digits, '-', '_' "
-        "and '.')"
-    )
 
     @property
     def endpoint(self) -> str:

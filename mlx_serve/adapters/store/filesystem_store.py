@@ -134,7 +134,8 @@ class FilesystemModelStore:
                 raise
         if not replace:
             raise ModelAlreadyExists(
-                f"model '{info.name}' is already installed (use force to replace it)"
+                f"model '{info.name}' is already installed (pull with --force, or "
+                '"force": true over HTTP, to replace it)'
             )
         self._replace(staging, target)
         return info
