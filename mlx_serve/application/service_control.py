@@ -16,6 +16,12 @@ from mlx_serve.domain.ports import ServiceDefinition, ServiceManager, ServiceSta
 
 # The manager waits this much longer than the server's drain before it kills the server.
 STOP_MARGIN_SECONDS = 15
+# Secrets never written into a unit file or plist (those are readable by other tools and
+# backups); the service reads them from the files named by the *_FILE variables instead.
+SECRET_VARIABLES = {
+    "MLX_SERVE_API_KEY": "MLX_SERVE_API_KEY_FILE",
+    "MLX_SERVE_ADMIN_API_KEY": "MLX_SERVE_ADMIN_API_KEY_FILE",
+}
 
 
 def service_definition(
@@ -32,6 +38,15 @@ def service_definition(
         for key, value in environment.items()
         if key.startswith("MLX_SERVE_") or key in ("PATH", "HF_HOME", "HF_ENDPOINT", "LANG")
     }
+    for secret, file_variable in SECRET_VARIABLES.items():
+        if kept.pop(secret, None):
+            raise ServiceError(
+                f"{secret} is set, but the service does not write keys into its unit file: put "
+                f"the keys in a file (one per line, readable only by you) and set "
+                f"{file_variable} to its path instead"
+            )
+        if kept.get(file_variable):  # the service starts elsewhere: make the path absolute
+            kept[file_variable] = str(Path(kept[file_variable]).expanduser().absolute())
     kept["MLX_SERVE_HOME"] = str(home)  # the home it was installed with, explicitly
     kept["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file at once
     return ServiceDefinition(
