@@ -39,12 +39,7 @@ def service_definition(
         if key.startswith("MLX_SERVE_") or key in ("PATH", "HF_HOME", "HF_ENDPOINT", "LANG")
     }
     for secret, file_variable in SECRET_VARIABLES.items():
-        if kept.pop(secret, None):
-            raise ServiceError(
-                f"{secret} is set, but the service does not write keys into its unit file: put "
-                f"the keys in a file (one per line, readable only by you) and set "
-                f"{file_variable} to its path instead"
-            )
+        kept.pop(secret, None)  # install refuses while one is set: see withheld_secrets
         if kept.get(file_variable):  # the service starts elsewhere: make the path absolute
             kept[file_variable] = str(Path(kept[file_variable]).expanduser().absolute())
     kept["MLX_SERVE_HOME"] = str(home)  # the home it was installed with, explicitly
@@ -58,14 +53,31 @@ def service_definition(
     )
 
 
-class ServiceControl:
-    """The `mlx-serve service ...` use cases over a ServiceManager. Blocking."""
+def withheld_secrets(environment: Mapping[str, str]) -> list[str]:
+    """The secret variables set in ``environment`` that a service definition leaves out."""
+    return [name for name in SECRET_VARIABLES if environment.get(name)]
 
-    def __init__(self, manager: ServiceManager) -> None:
+
+class ServiceControl:
+    """The `mlx-serve service ...` use cases over a ServiceManager. Blocking.
+
+    ``withheld``: secret variables set now but kept out of the unit (withheld_secrets);
+    install refuses while there are any, rather than install a service without its keys.
+    """
+
+    def __init__(self, manager: ServiceManager, withheld: list[str] | None = None) -> None:
         self._manager = manager
+        self._withheld = list(withheld or [])
 
     def install(self) -> Path:
         """Write and register the unit/plist; idempotent. Returns the file."""
+        if self._withheld:
+            secret = self._withheld[0]
+            raise ServiceError(
+                f"{secret} is set, but the service does not write keys into its unit file: put "
+                f"the keys in a file (one per line, readable only by you) and set "
+                f"{SECRET_VARIABLES[secret]} to its path instead"
+            )
         return self._manager.install()
 
     def uninstall(self) -> bool:

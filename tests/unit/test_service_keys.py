@@ -8,7 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlx_serve.application.service_control import service_definition
+from mlx_serve.application.service_control import (
+    ServiceControl,
+    service_definition,
+    withheld_secrets,
+)
 from mlx_serve.config import load_settings
 from mlx_serve.domain.errors import ServiceError
 from mlx_serve.entrypoints.cli.commands import server as server_command
@@ -19,10 +23,25 @@ def define(tmp_path, env):
                               environment=env, graceful_timeout_seconds=30)
 
 
+class Manager:
+    def __init__(self):
+        self.installed = False
+
+    def install(self):
+        self.installed = True
+        return "unit"
+
+
 @pytest.mark.parametrize("variable", ["MLX_SERVE_API_KEY", "MLX_SERVE_ADMIN_API_KEY"])
-def test_the_service_refuses_to_write_a_raw_key_into_its_unit(tmp_path, variable):
+def test_the_service_refuses_to_install_without_writing_a_raw_key(tmp_path, variable):
+    env = {"PATH": "/bin", variable: "secret"}
+    definition = define(tmp_path, env)  # building it is fine (every CLI command does)
+    assert variable not in definition.environment and "secret" not in repr(definition)
+    manager = Manager()
     with pytest.raises(ServiceError, match=f"{variable}_FILE"):
-        define(tmp_path, {"PATH": "/bin", variable: "secret"})
+        ServiceControl(manager, withheld_secrets(env)).install()
+    assert not manager.installed
+    assert ServiceControl(manager, withheld_secrets({"PATH": "/bin"})).install() == "unit"
 
 
 def test_the_service_gets_the_key_file_path_made_absolute(tmp_path, monkeypatch):
