@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo
 from mlx_serve.domain.ports import PullProgress
 
@@ -81,8 +82,10 @@ class PullJobs:
         catalog: Puller,
         *,
         run_blocking: Callable[..., Any] = asyncio.to_thread,
+        observer: InferenceObserver = NO_METRICS,
     ) -> None:
         self._catalog = catalog
+        self._observer = observer  # pulls in progress, bytes downloaded
         self._run_blocking = run_blocking
         self._jobs: dict[str, PullJob] = {}
 
@@ -105,10 +108,16 @@ class PullJobs:
 
     async def _run(self, job: PullJob, options: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
+        done_by_file: dict[str, int] = {}  # per-file byte counts are cumulative: send deltas
 
         def progress(event: PullProgress) -> None:  # called on the pull's worker thread
+            if event.file is not None and event.completed is not None:
+                before = done_by_file.get(event.file, 0)
+                done_by_file[event.file] = max(before, event.completed)
+                self._observer.pull_progress(bytes_done=event.completed - before)
             loop.call_soon_threadsafe(job.publish, event)
 
+        self._observer.pull_progress(started=1)
         try:
             info = await self._run_blocking(
                 lambda: self._catalog.pull(job.source, progress=progress, **options)
@@ -120,6 +129,7 @@ class PullJobs:
         else:
             job.finish(info, None)
         finally:
+            self._observer.pull_progress(finished=1)
             # A finished job is not joined again: the next request sees the installed model.
             if self._jobs.get(job.key) is job:
                 del self._jobs[job.key]

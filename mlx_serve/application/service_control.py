@@ -16,6 +16,12 @@ from mlx_serve.domain.ports import ServiceDefinition, ServiceManager, ServiceSta
 
 # The manager waits this much longer than the server's drain before it kills the server.
 STOP_MARGIN_SECONDS = 15
+# Secrets never written into a unit file or plist (those are readable by other tools and
+# backups); the service reads them from the files named by the *_FILE variables instead.
+SECRET_VARIABLES = {
+    "MLX_SERVE_API_KEY": "MLX_SERVE_API_KEY_FILE",
+    "MLX_SERVE_ADMIN_API_KEY": "MLX_SERVE_ADMIN_API_KEY_FILE",
+}
 
 
 def service_definition(
@@ -32,6 +38,10 @@ def service_definition(
         for key, value in environment.items()
         if key.startswith("MLX_SERVE_") or key in ("PATH", "HF_HOME", "HF_ENDPOINT", "LANG")
     }
+    for secret, file_variable in SECRET_VARIABLES.items():
+        kept.pop(secret, None)  # install refuses while one is set: see withheld_secrets
+        if kept.get(file_variable):  # the service starts elsewhere: make the path absolute
+            kept[file_variable] = str(Path(kept[file_variable]).expanduser().absolute())
     kept["MLX_SERVE_HOME"] = str(home)  # the home it was installed with, explicitly
     kept["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file at once
     return ServiceDefinition(
@@ -43,14 +53,31 @@ def service_definition(
     )
 
 
-class ServiceControl:
-    """The `mlx-serve service ...` use cases over a ServiceManager. Blocking."""
+def withheld_secrets(environment: Mapping[str, str]) -> list[str]:
+    """The secret variables set in ``environment`` that a service definition leaves out."""
+    return [name for name in SECRET_VARIABLES if environment.get(name)]
 
-    def __init__(self, manager: ServiceManager) -> None:
+
+class ServiceControl:
+    """The `mlx-serve service ...` use cases over a ServiceManager. Blocking.
+
+    ``withheld``: secret variables set now but kept out of the unit (withheld_secrets);
+    install refuses while there are any, rather than install a service without its keys.
+    """
+
+    def __init__(self, manager: ServiceManager, withheld: list[str] | None = None) -> None:
         self._manager = manager
+        self._withheld = list(withheld or [])
 
     def install(self) -> Path:
         """Write and register the unit/plist; idempotent. Returns the file."""
+        if self._withheld:
+            secret = self._withheld[0]
+            raise ServiceError(
+                f"{secret} is set, but the service does not write keys into its unit file: put "
+                f"the keys in a file (one per line, readable only by you) and set "
+                f"{SECRET_VARIABLES[secret]} to its path instead"
+            )
         return self._manager.install()
 
     def uninstall(self) -> bool:

@@ -104,7 +104,7 @@ class Container(containers.DeclarativeContainer):
     )
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)
-    pull_jobs = providers.Singleton(PullJobs, remote_catalog)
+    pull_jobs = providers.Singleton(PullJobs, remote_catalog, observer=metrics)
     auto_downloader = providers.Singleton(
         AutoDownloader,
         remote_catalog,

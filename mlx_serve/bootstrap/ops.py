@@ -30,7 +30,11 @@ def lifecycle(settings: Settings | QuickSettings) -> Any:
 
 def service_control(settings: Settings | QuickSettings) -> Any:
     """ServiceControl over launchd (macOS) or systemd --user (elsewhere)."""
-    from mlx_serve.application.service_control import ServiceControl, service_definition
+    from mlx_serve.application.service_control import (
+        ServiceControl,
+        service_definition,
+        withheld_secrets,
+    )
 
     definition = service_definition(
         python=sys.executable,
@@ -43,12 +47,15 @@ def service_control(settings: Settings | QuickSettings) -> Any:
         from mlx_serve.adapters.launchd import LaunchdAgentService
 
         return ServiceControl(
-            LaunchdAgentService(definition, Path.home() / "Library" / "LaunchAgents")
+            LaunchdAgentService(definition, Path.home() / "Library" / "LaunchAgents"),
+            withheld_secrets(os.environ),
         )
     from mlx_serve.adapters.systemd import SystemdUserService
 
     config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return ServiceControl(SystemdUserService(definition, config / "systemd" / "user"))
+    return ServiceControl(
+        SystemdUserService(definition, config / "systemd" / "user"), withheld_secrets(os.environ)
+    )
 
 
 def cli_fields(settings: Settings | QuickSettings) -> dict[str, Any]:

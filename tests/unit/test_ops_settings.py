@@ -75,3 +75,26 @@ def test_origins_and_log_format(home, monkeypatch):
 )
 def test_loopback_detection(host, loopback):
     assert is_loopback(host) is loopback
+
+
+def _warnings_of(settings) -> list[str]:
+    from loguru import logger
+
+    from mlx_serve.bootstrap.operations import operations_options
+
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(m.record["message"]), level="WARNING")
+    try:
+        options = operations_options(settings)
+    finally:
+        logger.remove(sink)
+    assert options.exporter is not None  # /metrics is served
+    return messages
+
+
+def test_a_public_bind_without_a_key_warns(home, monkeypatch):
+    public = _warnings_of(load_settings(host="0.0.0.0"))
+    assert any("without an API key" in m for m in public)
+    assert not _warnings_of(load_settings(host="127.0.0.1"))
+    monkeypatch.setenv("MLX_SERVE_API_KEY", "k")
+    assert not _warnings_of(load_settings(host="0.0.0.0"))

@@ -74,3 +74,26 @@ def test_the_cache_reports_loads_evictions_and_load_time():
     assert got[("mlx_serve_models_loaded", (("kind", "embedding"),))] == 1
     assert got[("mlx_serve_models_loaded", (("kind", "reranker"),))] == 1
     assert got[("mlx_serve_model_load_duration_seconds_count", (("kind", "reranker"),))] == 1
+
+
+def test_pulls_report_progress_and_bytes_once_each():
+    from mlx_serve.application.pull_jobs import PullJobs
+    from mlx_serve.domain.ports import PullProgress
+
+    class Catalog:
+        def pull(self, source, *, progress, **options):
+            progress(PullProgress("pulling manifest"))
+            for done in (100, 600, 600, 1000):  # cumulative, with a repeat
+                progress(PullProgress("pulling w", "w.safetensors", "sha256:x", 1000, done))
+            progress(PullProgress("pulling t", "tok.json", "sha256:y", 50, 50))
+            return make_info("m")
+
+    metrics = PrometheusMetrics()
+
+    async def main():
+        await PullJobs(Catalog(), observer=metrics).start("org/m").wait()
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    got = samples(metrics)
+    assert got[("mlx_serve_pulls_in_progress", ())] == 0
+    assert got[("mlx_serve_pull_bytes_total", ())] == 1050

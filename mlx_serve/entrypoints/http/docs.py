@@ -16,7 +16,7 @@ from sanic.response import HTTPResponse
 from sanic.response import html as html_response
 from sanic.response import json as json_response
 
-from mlx_serve.entrypoints.http.openapi import build_document
+from mlx_serve.entrypoints.http.openapi import build_document, documented
 
 _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}"
@@ -64,9 +64,13 @@ def _schema_block(schema: dict[str, Any], schemas: dict[str, Any]) -> str:
     title = f"<p><code>{html.escape(name)}</code></p>" if name else ""
     return title + "<pre>" + html.escape(json.dumps(shown, indent=2)) + "</pre>"
 
+@documented(summary="This OpenAPI 3.1 document", content_types={"application/json": None},
+            tags=("Server",))
 async def openapi_json(request: Request) -> HTTPResponse:
     return json_response(document(request.app))
 
+@documented(summary="The API description as an HTML page (works offline)",
+            content_types={"text/html": None}, tags=("Server",))
 async def docs(request: Request) -> HTTPResponse:
     return html_response(render_html(document(request.app)))
 

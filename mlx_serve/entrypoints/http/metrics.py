@@ -13,6 +13,7 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import BaseHTTPResponse, HTTPResponse, raw
 
 from mlx_serve.domain.metrics import InferenceObserver, MetricsExporter
+from mlx_serve.entrypoints.http.openapi import documented
 
 PATH = "/metrics"
 
@@ -38,6 +39,8 @@ def install(app: Sanic, observer: InferenceObserver, exporter: MetricsExporter |
     if exporter is None:
         return
 
+    @documented(summary="Prometheus metrics (text format); never loads a model",
+                content_types={"text/plain": None}, tags=("Server",))
     async def metrics(request: Request) -> HTTPResponse:
         body, content_type = exporter.exposition()
         return raw(body, content_type=content_type)
