@@ -207,15 +207,16 @@ def install(app: Sanic, guards: RequestGuards) -> None:
         if not guards.host_allowed(host):
             return error_response(
                 path, 403,
-                f"host '{(host or '')[:200]}' is not allowed; add it to MLX_SERVE_ALLOWED_HOSTS to serve it",
+                f"host '{(host or '')[:200]}' is not allowed; add it to "
+                "MLX_SERVE_ALLOWED_HOSTS to serve it",
                 code="host_not_allowed",
             )
         origin = request.headers.get("origin")
         if not guards.origin_allowed(origin):
             return error_response(
                 path, 403,
-                f"origin '{(origin or '')[:200]}' is not allowed; add it to MLX_SERVE_ALLOWED_ORIGINS to "
-                "let its pages call this server",
+                f"origin '{(origin or '')[:200]}' is not allowed; add it to "
+                "MLX_SERVE_ALLOWED_ORIGINS to let its pages call this server",
                 code="origin_not_allowed",
             )
         if getattr(request.ctx, "failed", False):
