@@ -90,17 +90,18 @@ class RequestGuards:
 
 
 def machine_names() -> frozenset[str]:
-    """This machine's host name, with and without its domain and with ``.local`` (mDNS)."""
-    names: set[str] = set()
+    """This machine's host name, with and without its domain and with ``.local`` (mDNS).
+
+    ``gethostname`` only: ``getfqdn`` asks DNS, which can stall a start for seconds.
+    """
     try:
-        for name in (socket.gethostname(), socket.getfqdn()):
-            name = name.lower()
-            if name:
-                short = name.split(".")[0]
-                names.update({name, short, f"{short}.local"})
+        name = socket.gethostname().lower()
     except OSError:
-        pass
-    return frozenset(names)
+        return frozenset()
+    if not name:
+        return frozenset()
+    short = name.split(".")[0]
+    return frozenset({name, short, f"{short}.local"})
 
 
 def hostname_of(host_header: str) -> str | None:
