@@ -149,7 +149,9 @@ def test_keep_alive_sets_the_models_time_in_memory(client, url, pulled):
     assert expiry() == "unloaded"  # 0: unloaded right after the request
     huge = httpx.post(f"{url}/api/embed", content='{"model": "tiny-embed", "input": "x", '
                       '"keep_alive": 1' + "0" * 400 + "}")
-    assert huge.status_code == 200 and expiry() is None  # as good as forever, not a 500
+    # Out of range (issue 15): refused with a 400 naming it, never a 500 on /api/ps later.
+    assert huge.status_code == 400 and "keep_alive" in huge.json()["error"]
+    assert httpx.get(f"{url}/api/ps").status_code == 200
     bad = httpx.post(f"{url}/api/embed", json={"model": "tiny-embed", "input": "x",
                                                "keep_alive": "soon"})
     assert bad.status_code == 400 and "keep_alive" in bad.json()["error"]

@@ -67,3 +67,18 @@ def test_models_dir_and_log_level_from_the_environment(home, monkeypatch, tmp_pa
     monkeypatch.setenv("MLX_SERVE_LOG_LEVEL", "debug")
     settings = load_settings()
     assert settings.models_path == tmp_path / "elsewhere" and settings.log_level == "DEBUG"
+
+
+def test_hardening_settings(home, monkeypatch) -> None:
+    defaults = load_settings()
+    assert defaults.allowed_origins == [] and defaults.allowed_hosts == []
+    assert defaults.max_request_tokens == 262144 and defaults.max_connections == 512
+    assert defaults.header_timeout_seconds == 10 and defaults.body_timeout_seconds == 30
+    monkeypatch.setenv("MLX_SERVE_ALLOWED_ORIGINS", "http://a.example, https://b.example,")
+    monkeypatch.setenv("MLX_SERVE_ALLOWED_HOSTS", "*")
+    settings = load_settings()
+    assert settings.allowed_origins == ["http://a.example", "https://b.example"]
+    assert settings.allowed_hosts == ["*"]
+    monkeypatch.setenv("MLX_SERVE_BODY_TIMEOUT_SECONDS", "0")
+    with pytest.raises(SettingsError, match="MLX_SERVE_BODY_TIMEOUT_SECONDS"):
+        load_settings()

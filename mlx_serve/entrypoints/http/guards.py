@@ -8,8 +8,8 @@
   configured ``allowed_origins`` pass, others get 403. Requests without ``Origin`` (curl, SDKs)
   are not from a web page and pass.
 - **Content-Type**: a state-changing request (POST, PUT, PATCH, DELETE) with a body must say
-  ``application/json``. A browser sends ``text/plain`` and form bodies cross-site without a
-  preflight; JSON needs one, which CORS then governs.
+  ``application/json`` (or say nothing; it is read as JSON). A browser sends ``text/plain``
+  and form bodies cross-site without a preflight; JSON needs one, which CORS then governs.
 - **Text**: a body that is not UTF-8, or a JSON string holding a lone UTF-16 surrogate
   (``"\\ud800"`` is valid JSON but no text), is answered 400 naming the field, on every route,
   before any handler or tokenizer sees it.
@@ -90,17 +90,18 @@ class RequestGuards:
 
 
 def machine_names() -> frozenset[str]:
-    """This machine's host name, with and without its domain and with ``.local`` (mDNS)."""
-    names: set[str] = set()
+    """This machine's host name, with and without its domain and with ``.local`` (mDNS).
+
+    ``gethostname`` only: ``getfqdn`` asks DNS, which can stall a start for seconds.
+    """
     try:
-        for name in (socket.gethostname(), socket.getfqdn()):
-            name = name.lower()
-            if name:
-                short = name.split(".")[0]
-                names.update({name, short, f"{short}.local"})
+        name = socket.gethostname().lower()
     except OSError:
-        pass
-    return frozenset(names)
+        return frozenset()
+    if not name:
+        return frozenset()
+    short = name.split(".")[0]
+    return frozenset({name, short, f"{short}.local"})
 
 
 def hostname_of(host_header: str) -> str | None:
@@ -133,9 +134,7 @@ def _is_loopback_name(name: str) -> bool:
     return name in _LOOPBACK_NAMES or name.endswith(".localhost")
 
 
-def _is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
+def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and
                                             media.endswith("+json"))
@@ -209,28 +208,39 @@ def install(app: Sanic, guards: RequestGuards) -> None:
         if not guards.host_allowed(host):
             return error_response(
                 path, 403,
-                f"host '{host}' is not allowed; add it to MLX_SERVE_ALLOWED_HOSTS to serve it",
+                f"host '{(host or '')[:200]}' is not allowed; add it to "
+                "MLX_SERVE_ALLOWED_HOSTS to serve it",
                 code="host_not_allowed",
             )
         origin = request.headers.get("origin")
         if not guards.origin_allowed(origin):
             return error_response(
                 path, 403,
-                f"origin '{origin}' is not allowed; add it to MLX_SERVE_ALLOWED_ORIGINS to "
-                "let its pages call this server",
+                f"origin '{(origin or '')[:200]}' is not allowed; add it to "
+                "MLX_SERVE_ALLOWED_ORIGINS to let its pages call this server",
                 code="origin_not_allowed",
             )
+        if getattr(request.ctx, "failed", False):
+            # Sanic runs request middleware again while answering an error (413, 408, 400):
+            # the body is incomplete, and that error is the answer, not the body's checks.
+            return None
         if request.method in _STATE_CHANGING and _has_body(request):
             content_type = request.headers.get("content-type")
-            if not _is_json(content_type):
+            # None: read as JSON (scripts often send none; a browser's cross-site request
+            # carries an Origin, which the check above already judged).
+            if content_type is not None and not _is_json(content_type):
                 return error_response(
                     path, 415,
-                    f"Content-Type must be application/json, got "
-                    f"'{content_type or 'none'}'"[:300],
+                    f"Content-Type must be application/json, got '{content_type}'"[:300],
                     param="Content-Type",
                     code="unsupported_media_type",
                 )
         check_text(request.body)
         return None
 
+    async def mark_failed(request: Request, exception: BaseException) -> None:
+        if request is not None:
+            request.ctx.failed = True
+
     app.register_middleware(guard, "request", priority=GUARD_PRIORITY)
+    app.add_signal(mark_failed, "http.lifecycle.exception")
