@@ -19,7 +19,7 @@ from pathlib import Path
 # A BERT-base-sized product: (batch x tokens, hidden) @ (hidden, 4 x hidden), float32.
 RUN = """
 import sys, time
-from mlx_serve.adapters.mlx.blas import activate_blas
+from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 name = activate_blas(sys.argv[1] if sys.argv[1] != "auto" else None)
 import mlx.core as mx
 mx.set_default_device(mx.cpu)

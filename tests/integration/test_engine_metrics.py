@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mlx_serve.adapters.mlx.blas import activate_blas
+from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
 activate_blas(None)  # before anything imports mlx.core
 
@@ -16,9 +16,9 @@ import pytest  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from mlx_serve.adapters.metrics.prometheus import PrometheusMetrics  # noqa: E402
-from mlx_serve.adapters.mlx.compute_thread import ComputeThread  # noqa: E402
-from mlx_serve.adapters.mlx.converter import MlxConverter  # noqa: E402
-from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine  # noqa: E402
+from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
+from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine  # noqa: E402
+from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread  # noqa: E402
 from mlx_serve.domain.inference import EmbedRequest  # noqa: E402
 from mlx_serve.domain.models import ModelInfo  # noqa: E402
 from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint  # noqa: E402
