@@ -17,6 +17,16 @@ if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null; then
   fi
 fi
 
+# nginx for the test of replicas behind the shipped deploy/nginx configuration; the test runs
+# its own nginx process on loopback. RUNLEVEL=1 keeps invoke-rc.d from starting the package's
+# own service where it honours it; where one starts anyway it is on port 80, unused by tests.
+if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+    apt-get install -y -qq --no-install-recommends nginx >/dev/null
+fi
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # torch is pinned to the local CPU build first so no requirement pulls a CUDA build.

@@ -41,7 +41,8 @@ def service_control(settings: Settings | QuickSettings) -> Any:
         home=settings.home,
         logs_dir=settings.logs_dir,
         environment=os.environ,
-        graceful_timeout_seconds=settings.graceful_timeout_seconds,
+        # The unit's stop timeout must cover the drain as well as the graceful stop.
+        graceful_timeout_seconds=settings.drain_seconds + settings.graceful_timeout_seconds,
     )
     if sys.platform == "darwin":
         from mlx_serve.adapters.launchd import LaunchdAgentService

@@ -8,14 +8,10 @@ volume.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from tests.support.server import (
-    ServerProcess,
-    install_minilm,
-    isolated_env,
-    start_mlx_serve,
-)
+from tests.support.server import ServerProcess, free_port, install_minilm, isolated_env, spawn
 
 MINILM = "all-MiniLM-L6-v2"
 
@@ -36,12 +32,25 @@ def replica_env(root: Path, models: Path, **settings: str) -> dict[str, str]:
 
 
 def start_replica(
-    root: Path, models: Path, *, preload: str | None = MINILM, **settings: str
+    root: Path,
+    models: Path,
+    *,
+    port: int | None = None,
+    preload: str | None = MINILM,
+    **settings: str,
 ) -> ServerProcess:
-    """A real server on a free port over the shared ``models``, healthy when returned."""
+    """A real server over the shared ``models`` (on ``port``, or a free one), ready when
+    returned: ``/health`` answers 200 once the preload is in memory."""
     root.mkdir(parents=True, exist_ok=True)
-    args = ["--preload", preload] if preload else []
-    return start_mlx_serve(root, env=replica_env(root, models, **settings), extra_args=args)
+    port = port or free_port()
+    command = [
+        sys.executable, "-m", "mlx_serve", "start", "--foreground",
+        "--host", "127.0.0.1", "--port", str(port),
+        *(["--preload", preload] if preload else []),
+    ]  # fmt: skip
+    server = spawn(command, replica_env(root, models, **settings), port, root / "server.log")
+    server.wait_healthy()
+    return server
 
 
 def tree_snapshot(path: Path) -> dict[str, tuple[int, int, int]]:

@@ -1,11 +1,15 @@
-"""Drain before stopping: on SIGTERM keep serving for a while, but report not ready.
+"""How a replica leaves: drain on SIGTERM so no client sees it go.
 
-A balancer with active health checks (Kubernetes readiness probes, HAProxy) only stops
-sending once it has seen readiness fail. Sanic closes its listening socket as soon as it
-stops, so without a pause a request routed in that window would meet a refused connection.
-With ``seconds`` > 0 the server marks itself draining (``/health/ready`` answers 503), keeps
-accepting and serving every request for ``seconds``, then closes its socket and lets the
-requests in flight finish (Sanic's graceful timeout).
+- **Drain delay.** A balancer with active health checks (Kubernetes readiness probes,
+  HAProxy) stops sending only once it has seen readiness fail, and Sanic closes its listening
+  socket as soon as it stops. With ``seconds`` > 0 the server marks itself draining
+  (``/health/ready`` answers 503), keeps accepting and serving every request for ``seconds``,
+  and only then closes its socket and lets the requests in flight finish.
+- **No keep-alive while draining.** Sanic closes idle keep-alive connections when it stops,
+  but a connection busy at that moment stays open after its response, and a balancer (or any
+  client) keeps sending on it until the graceful timeout aborts it mid-request. Once draining,
+  every response says ``Connection: close``, so each connection ends with the request it
+  carries and the server exits as soon as those are done.
 """
 
 from __future__ import annotations
@@ -13,13 +17,20 @@ from __future__ import annotations
 import asyncio
 
 from loguru import logger as log
-from sanic import Sanic
+from sanic import Request, Sanic
+from sanic.response import BaseHTTPResponse
 
-from mlx_serve.application.health import HealthState
+from mlx_serve.application.health import HealthState, ServerPhase
 
 
 def install(app: Sanic, health: HealthState, seconds: float) -> None:
-    """Hold the stop of ``app`` for ``seconds`` after marking ``health`` draining."""
+    """Drain ``app`` on stop: close connections after their response; wait ``seconds``."""
+
+    async def close_when_draining(request: Request, response: BaseHTTPResponse) -> None:
+        if health.phase is ServerPhase.DRAINING and request.stream is not None:
+            request.stream.keep_alive = False  # Sanic then sends "Connection: close"
+
+    app.register_middleware(close_when_draining, "response")
     if seconds <= 0:
         return
 

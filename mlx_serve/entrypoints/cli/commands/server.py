@@ -102,7 +102,10 @@ def run_status(args: argparse.Namespace, context: CliContext) -> int:
 
 def run_stop(args: argparse.Namespace, context: CliContext) -> int:
     lifecycle = _lifecycle(context)
-    timeout = args.timeout or context.settings.graceful_timeout_seconds + STOP_MARGIN_SECONDS
+    settings = context.settings
+    # A stopping server first drains (MLX_SERVE_DRAIN_SECONDS), then finishes its requests.
+    stopping = settings.drain_seconds + settings.graceful_timeout_seconds
+    timeout = args.timeout or stopping + STOP_MARGIN_SECONDS
     outcomes = lifecycle.stop(port=args.port, all_=args.all_, force=args.force, timeout=timeout)
     if not outcomes:
         if args.port is not None and lifecycle.instances(args.port):
