@@ -61,3 +61,33 @@ def test_float_json_reads_back_to_the_base64_float32_values(http):
     for as_float, as_base64 in zip(floats["data"], encoded["data"], strict=True):
         exact = np.frombuffer(base64.b64decode(as_base64["embedding"]), dtype="<f4")
         assert np.array_equal(np.asarray(as_float["embedding"], dtype=np.float32), exact)
+
+
+def test_truncate_prompt_tokens_keeps_the_last_tokens_like_a_left_truncating_tokenizer(
+    http, minilm_reference
+):
+    texts = [
+        "the beginning is cut away, but the end of this rather long sentence stays " * 3,
+        "short text",
+    ]
+    keep = 12
+    tokenizer = minilm_reference.tokenizer
+    side, length = tokenizer.truncation_side, minilm_reference.max_seq_length
+    try:  # sentence-transformers with Hugging Face's left truncation: the reference
+        tokenizer.truncation_side = "left"
+        minilm_reference.max_seq_length = keep
+        expected = minilm_reference.encode(texts, normalize_embeddings=True)
+    finally:
+        tokenizer.truncation_side, minilm_reference.max_seq_length = side, length
+    body = {"model": MINILM, "input": texts, "truncate_prompt_tokens": keep}
+    response = http.post("/v1/embeddings", json=body)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert cosines([d["embedding"] for d in data["data"]], expected).min() >= 0.9999
+    assert response.headers["X-Truncated-Inputs"] == "1"
+    assert data["usage"]["prompt_tokens"] == keep + len(tokenizer(texts[1])["input_ids"])
+    untouched = http.post("/v1/embeddings", json={**body, "truncate_prompt_tokens": -1})
+    assert untouched.headers["X-Truncated-Inputs"] == "0"
+    refused = http.post("/v1/embeddings", json={**body, "truncate_prompt_tokens": 0})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "truncate_prompt_tokens"

@@ -36,6 +36,8 @@ class EmbeddingsBody(RequestBody):
     truncate: StrictBool = True
     # What token ids mean: OpenAI's cl100k_base ids (decoded to text) or the model's own.
     token_id_vocabulary: Literal["cl100k_base", "model"] | None = None
+    # vLLM's: keep only the last N tokens of each input (-1: the model's maximum).
+    truncate_prompt_tokens: StrictInt | None = None
 
 
 class TokenizeBody(RequestBody):
