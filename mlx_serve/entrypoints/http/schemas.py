@@ -83,5 +83,14 @@ def parse_body(request: Request, schema: type[T]) -> T:
         if first["type"] == "missing":
             message = f"'{param}' is required"
         elif param:
-            message = f"invalid '{param}': {message}"
+            message = f"invalid '{param}': {message}, got {_shown(first.get('input'))}"
         raise InvalidRequest(message, param=param) from None
+
+
+def _shown(value: Any, limit: int = 100) -> str:
+    """The offending value, as JSON would spell it, cut short (clients echo it to people)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
