@@ -148,7 +148,7 @@ def check_dimensions(dimensions: object, info: ModelInfo) -> None:
 def check_truncate_prompt_tokens(value: object, info: ModelInfo) -> int | None:
     """vLLM's ``truncate_prompt_tokens``: keep each input's last N tokens. None or -1 (and any
     N at or above the model's maximum) mean the model's usual truncation: None."""
-    if value is None or value == -1 and _is_int(value):
+    if value is None or (_is_int(value) and value == -1):
         return None
     if not _is_int(value) or value < 1:  # type: ignore[operator]
         raise InvalidRequest(

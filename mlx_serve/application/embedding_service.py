@@ -97,7 +97,7 @@ class EmbeddingService:
                     f"token ids of {vocabulary} cannot be read by this server",
                     param="token_id_vocabulary",
                 )
-            normalized = list(decode_token_inputs(normalized, self._decoder))
+            normalized = [*decode_token_inputs(normalized, self._decoder)]
         check_dimensions(dimensions, info)
         keep_last = check_truncate_prompt_tokens(truncate_prompt_tokens, info)
         if instruction is not None and not isinstance(instruction, str):
