@@ -67,3 +67,12 @@ def test_models_dir_and_log_level_from_the_environment(home, monkeypatch, tmp_pa
     monkeypatch.setenv("MLX_SERVE_LOG_LEVEL", "debug")
     settings = load_settings()
     assert settings.models_path == tmp_path / "elsewhere" and settings.log_level == "DEBUG"
+
+
+def test_token_id_vocabulary(home, monkeypatch) -> None:
+    assert load_settings().token_id_vocabulary == "cl100k_base"
+    monkeypatch.setenv("MLX_SERVE_TOKEN_ID_VOCABULARY", "model")
+    assert load_settings().token_id_vocabulary == "model"
+    monkeypatch.setenv("MLX_SERVE_TOKEN_ID_VOCABULARY", "o200k_base")
+    with pytest.raises(SettingsError, match="MLX_SERVE_TOKEN_ID_VOCABULARY"):
+        load_settings()
