@@ -82,13 +82,19 @@ def char_limit(info: ModelInfo) -> int:
 
 
 def bound_text_lengths(
-    inputs: list[str | list[int]], info: ModelInfo, *, truncate: bool, param: str = "input"
+    inputs: list[str | list[int]],
+    info: ModelInfo,
+    *,
+    truncate: bool,
+    param: str = "input",
+    keep_end: bool = False,
 ) -> list[str | list[int]]:
     """Cut texts far longer than the model can read, at a whitespace before the limit, and
     token-id lists to the model's maximum.
 
     With ``truncate`` false such a text is refused at once (InputTooLong): it cannot fit.
     The engine still truncates (and counts) the cut text to the model's exact maximum.
+    ``keep_end`` keeps the end of the text instead (the engine keeps its last tokens).
     """
     limit = char_limit(info)
     out: list[str | list[int]] = []
@@ -101,8 +107,13 @@ def bound_text_lengths(
                     "truncate: true",
                     param=f"{param}[{index}]",
                 )
-            cut = item.rfind(" ", limit // 2, limit)
-            item = item[: cut if cut > 0 else limit]
+            if keep_end:
+                tail = item[-limit:]
+                cut = tail.find(" ", 0, limit // 2)
+                item = tail[cut + 1 :] if cut >= 0 else tail
+            else:
+                cut = item.rfind(" ", limit // 2, limit)
+                item = item[: cut if cut > 0 else limit]
         elif isinstance(item, list) and len(item) > info.max_length:
             if not truncate:
                 raise InputTooLong(
@@ -112,7 +123,8 @@ def bound_text_lengths(
                     param=f"{param}[{index}]",
                 )
             # One id past the maximum stays, so the engine still counts the input truncated.
-            item = item[: info.max_length + 1]
+            keep = info.max_length + 1
+            item = item[-keep:] if keep_end else item[:keep]
         out.append(item)
     return out
 
@@ -144,3 +156,16 @@ def check_dimensions(dimensions: object, info: ModelInfo) -> None:
             f"dimensions must be {limit} for model '{info.name}', got {dimensions}",
             param="dimensions",
         )
+
+
+def check_truncate_prompt_tokens(value: object, info: ModelInfo) -> int | None:
+    """vLLM's ``truncate_prompt_tokens``: keep each input's last N tokens. None or -1 (and any
+    N at or above the model's maximum) mean the model's usual truncation: None."""
+    if value is None or (_is_int(value) and value == -1):
+        return None
+    if not _is_int(value) or value < 1:  # type: ignore[operator]
+        raise InvalidRequest(
+            f"truncate_prompt_tokens must be -1 or an integer >= 1, got {value!r}"[:200],
+            param="truncate_prompt_tokens",
+        )
+    return None if value >= info.max_length else int(value)  # type: ignore[operator]

@@ -13,6 +13,7 @@ from mlx_serve.application.embedding_inputs import (
     bound_text_lengths,
     char_limit,
     check_dimensions,
+    check_truncate_prompt_tokens,
     normalize_inputs,
 )
 from mlx_serve.application.request_cost import check_cost, embedding_cost
@@ -83,11 +84,13 @@ class EmbeddingService:
         truncate: bool = True,
         keep_alive: float | None = None,
         token_id_vocabulary: str | None = None,
+        truncate_prompt_tokens: int | None = None,
     ) -> tuple[ModelInfo, EmbedResult]:
         """Embed ``inputs`` (a text, a list of texts, token ids or a list of token-id lists).
 
         Token ids are read in ``token_id_vocabulary`` (default: the service's): the model's
         own, or a foreign one (``cl100k_base``) whose ids are decoded to text first.
+        ``truncate_prompt_tokens`` (vLLM's) keeps only the last N tokens of each input.
         Returns the resolved model and one vector per input, in order. Raises InvalidRequest
         (``param`` names the field, e.g. ``input[3]``) for anything the model cannot take.
         """
@@ -102,13 +105,16 @@ class EmbeddingService:
                     f"token ids of {vocabulary} cannot be read by this server",
                     param="token_id_vocabulary",
                 )
-            normalized = list(decode_token_inputs(normalized, self._decoder))
+            normalized = [*decode_token_inputs(normalized, self._decoder)]
         check_dimensions(dimensions, info)
+        keep_last = check_truncate_prompt_tokens(truncate_prompt_tokens, info)
         if instruction is not None and not isinstance(instruction, str):
             raise InvalidRequest("instruction must be a string", param="instruction")
         if not isinstance(truncate, bool):
             raise InvalidRequest("truncate must be a boolean", param="truncate")
-        normalized = bound_text_lengths(normalized, info, truncate=truncate)
+        normalized = bound_text_lengths(
+            normalized, info, truncate=truncate, keep_end=keep_last is not None
+        )
         limit = char_limit(info)
         if instruction is not None and len(instruction) > limit:
             raise InvalidRequest(
@@ -119,7 +125,11 @@ class EmbeddingService:
             check_cost(cost, self._max_request_tokens, param="input",
                        what=f"{len(normalized)} inputs")
         request = EmbedRequest(
-            inputs=normalized, instruction=instruction, dimensions=dimensions, truncate=truncate
+            inputs=normalized,
+            instruction=instruction,
+            dimensions=dimensions,
+            truncate=truncate,
+            max_tokens=keep_last,
         )
         async with self._cache.use(info, keep_alive=keep_alive) as model:
             began = time.perf_counter()

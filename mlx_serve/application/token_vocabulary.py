@@ -22,12 +22,8 @@ VOCABULARIES = (CL100K, MODEL)
 def check_vocabulary(value: object, param: str = "token_id_vocabulary") -> str:
     """``value`` when it names a vocabulary; InvalidRequest otherwise."""
     if value not in VOCABULARIES:
-        raise InvalidRequest(
-            f"{param} must be one of {', '.join(repr(v) for v in VOCABULARIES)}, got {value!r}"[
-                :300
-            ],
-            param=param,
-        )
+        choices = " or ".join(f'"{v}"' for v in VOCABULARIES)
+        raise InvalidRequest(f"{param} must be {choices}, got {value!r}"[:300], param=param)
     return str(value)
 
 

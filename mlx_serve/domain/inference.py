@@ -17,6 +17,9 @@ class EmbedRequest:
     instruction: str | None = None
     dimensions: int | None = None
     truncate: bool = True
+    # Keep only the last max_tokens tokens of each input, specials included (vLLM's
+    # truncate_prompt_tokens); None: the model's maximum, cut at the end.
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True)

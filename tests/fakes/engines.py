@@ -109,6 +109,9 @@ class FakeEmbeddingModel:
         vectors, tokens, truncated = [], 0, 0
         for index, item in enumerate(request.inputs):
             ids = fake_token_ids(item) if isinstance(item, str) else list(item)
+            if request.max_tokens is not None and len(ids) > request.max_tokens:
+                ids = ids[-request.max_tokens :]  # the last tokens, as vLLM keeps them
+                truncated += 1
             if len(ids) > self.info.max_length:
                 if not request.truncate:
                     raise InputTooLong(

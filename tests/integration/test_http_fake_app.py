@@ -172,3 +172,18 @@ def test_models_health_tokenize(client):
     assert [d["tokens"] for d in tokens["data"]] == [4, 3]
     assert [len(d["token_ids"]) for d in tokens["data"]] == [4, 3]
     assert_openai_error(client.post("/v1/tokenize", json={"model": "mini", "input": []}), 400)
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ({"input": "x", "encoding_format": "hex"}, '"hex"'),
+        ({"input": "x", "dimensions": "4"}, '"4"'),
+        ({"input": "x", "truncate": "no"}, '"no"'),
+        ({"input": "x", "token_id_vocabulary": "o200k_base"}, '"o200k_base"'),
+        ({"input": "x", "truncate_prompt_tokens": 2.5}, "2.5"),
+    ],
+)
+def test_validation_messages_echo_the_bad_value(client, body, shown):
+    error = assert_openai_error(embed(client, **body), 400)
+    assert error["message"].endswith(f"got {shown}"), error

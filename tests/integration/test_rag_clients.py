@@ -11,7 +11,6 @@ infinity/ and ollama/ providers.
 from __future__ import annotations
 
 import asyncio
-import os
 
 import httpx
 import numpy as np
@@ -35,9 +34,14 @@ MIN_COSINE = 0.9999
 
 @pytest.fixture(scope="module", autouse=True)
 def offline_clients(tmp_path_factory):
-    """tiktoken reads the shipped cl100k_base file; litellm uses its bundled price map."""
-    fill_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    """tiktoken reads the shipped cl100k_base file; litellm uses its bundled price map;
+    Haystack sends no telemetry."""
+    cache = fill_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
+        patch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        patch.setenv("HAYSTACK_TELEMETRY_ENABLED", "False")
+        yield
 
 
 @pytest.fixture(scope="module")

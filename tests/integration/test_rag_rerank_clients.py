@@ -9,8 +9,6 @@ clients see the server's message (``detail``).
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
@@ -40,9 +38,12 @@ def server(tmp_path_factory):
     env = isolated_env(root)
     pulled = run_cli(["pull", str(checkpoint), "--name", MODEL], env)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     process = start_mlx_serve(root, env=env)
-    yield process
+    with pytest.MonkeyPatch.context() as patch:
+        # litellm uses its bundled price map; Haystack sends no telemetry.
+        patch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        patch.setenv("HAYSTACK_TELEMETRY_ENABLED", "False")
+        yield process
     assert process.stop() == 0, process.log_tail()
 
 

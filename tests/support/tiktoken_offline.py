@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 from pathlib import Path
 
 from mlx_serve.adapters.openai_tokens.cl100k import RANK_FILE
@@ -19,10 +18,10 @@ CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a
 
 
 def fill_tiktoken_cache(directory: Path) -> Path:
-    """Write cl100k_base into ``directory`` as tiktoken's cache and point tiktoken at it."""
+    """Write cl100k_base into ``directory`` as tiktoken's cache; point ``TIKTOKEN_CACHE_DIR``
+    at the directory returned."""
     directory.mkdir(parents=True, exist_ok=True)
     data = gzip.decompress(RANK_FILE.read_bytes())
     assert hashlib.sha256(data).hexdigest() == CL100K_SHA256
     (directory / hashlib.sha1(CL100K_URL.encode()).hexdigest()).write_bytes(data)
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(directory)
     return directory

@@ -20,10 +20,12 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def encoding(tmp_path_factory):
-    fill_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
-    import tiktoken
+    cache = fill_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
+        import tiktoken
 
-    return tiktoken.get_encoding("cl100k_base")
+        yield tiktoken.get_encoding("cl100k_base")
 
 
 @pytest.fixture(scope="module")

@@ -82,3 +82,12 @@ def test_hardening_settings(home, monkeypatch) -> None:
     monkeypatch.setenv("MLX_SERVE_BODY_TIMEOUT_SECONDS", "0")
     with pytest.raises(SettingsError, match="MLX_SERVE_BODY_TIMEOUT_SECONDS"):
         load_settings()
+
+
+def test_token_id_vocabulary(home, monkeypatch) -> None:
+    assert load_settings().token_id_vocabulary == "cl100k_base"
+    monkeypatch.setenv("MLX_SERVE_TOKEN_ID_VOCABULARY", "model")
+    assert load_settings().token_id_vocabulary == "model"
+    monkeypatch.setenv("MLX_SERVE_TOKEN_ID_VOCABULARY", "o200k_base")
+    with pytest.raises(SettingsError, match="MLX_SERVE_TOKEN_ID_VOCABULARY"):
+        load_settings()

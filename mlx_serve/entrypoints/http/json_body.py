@@ -16,7 +16,8 @@ import orjson
 from pydantic import BaseModel
 from sanic.response import HTTPResponse, raw
 
-_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+# NON_STR_KEYS: dict keys that are not strings become strings, as the json module does.
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def _fields(value: Any) -> Any:

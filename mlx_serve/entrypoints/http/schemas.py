@@ -36,6 +36,8 @@ class EmbeddingsBody(RequestBody):
     truncate: StrictBool = True
     # What token ids mean: OpenAI's cl100k_base ids (decoded to text) or the model's own.
     token_id_vocabulary: Literal["cl100k_base", "model"] | None = None
+    # vLLM's: keep only the last N tokens of each input (-1: the model's maximum).
+    truncate_prompt_tokens: StrictInt | None = None
 
 
 class TokenizeBody(RequestBody):
@@ -81,5 +83,14 @@ def parse_body(request: Request, schema: type[T]) -> T:
         if first["type"] == "missing":
             message = f"'{param}' is required"
         elif param:
-            message = f"invalid '{param}': {message}"
+            message = f"invalid '{param}': {message}, got {_shown(first.get('input'))}"
         raise InvalidRequest(message, param=param) from None
+
+
+def _shown(value: Any, limit: int = 100) -> str:
+    """The offending value, as JSON would spell it, cut short (clients echo it to people)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

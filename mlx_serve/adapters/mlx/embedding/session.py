@@ -79,16 +79,24 @@ class EmbeddingSession:
         """Token ids of every input (texts tokenised, id lists validated), request order."""
         texts = {i: self.format_text(x, request.instruction)
                  for i, x in enumerate(request.inputs) if isinstance(x, str)}
-        encoded_texts = dict(zip(texts, self.tokenizer.encode(list(texts.values())),
-                                 strict=True))
         max_length = self.tokenizer.max_length
+        keep = request.max_tokens if request.max_tokens and request.max_tokens < max_length \
+            else None
+        if keep is not None:  # keep the last `keep` tokens (truncate_prompt_tokens)
+            encodings = self.tokenizer.encode_last(list(texts.values()), keep)
+        else:
+            encodings = self.tokenizer.encode(list(texts.values()))
+        encoded_texts = dict(zip(texts, encodings, strict=True))
         result: list[Encoded] = []
         for i, item in enumerate(request.inputs):
             if i in encoded_texts:
                 encoded = encoded_texts[i]
             else:
                 ids = self._check_ids(item, i)
-                encoded = Encoded(ids[:max_length], len(ids) > max_length)
+                if keep is not None:
+                    encoded = Encoded(ids[-keep:], len(ids) > keep)
+                else:
+                    encoded = Encoded(ids[:max_length], len(ids) > max_length)
             if not encoded.ids:
                 raise InvalidRequest("input is empty", param=f"input[{i}]")
             if encoded.truncated and not request.truncate:

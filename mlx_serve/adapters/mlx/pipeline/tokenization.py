@@ -69,12 +69,35 @@ class TextTokenizer:
                 self.append_id = last_id
         self._truncating = load_tokenizer(directory)
         self._truncating.enable_truncation(max_length - (self.append_id is not None))
+        # How many special tokens the post-processor puts before and after a text.
+        marked = self.tokenizer.encode("a", add_special_tokens=True).ids
+        plain = self.tokenizer.encode("a", add_special_tokens=False).ids
+        starts = [i for i in range(len(marked)) if marked[i : i + len(plain)] == plain]
+        self._prefix = starts[0] if starts else 0
+        self._suffix = len(marked) - self._prefix - len(plain) if starts else 0
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         """Encode with special tokens, cut to ``max_length`` (``truncated`` says where)."""
         encodings = self._truncating.encode_batch(list(texts), add_special_tokens=True)
         suffix = [self.append_id] if self.append_id is not None else []
         return [Encoded(list(e.ids) + suffix, bool(e.overflowing)) for e in encodings]
+
+    def encode_last(self, texts: Sequence[str], max_tokens: int) -> list[Encoded]:
+        """Encode with special tokens, keeping only the end of each text so that the whole
+        is at most ``max_tokens`` (vLLM's ``truncate_prompt_tokens``: left truncation that
+        keeps the special tokens, as a left-truncating Hugging Face tokenizer does)."""
+        suffix = [self.append_id] if self.append_id is not None else []
+        encoded: list[Encoded] = []
+        for encoding in self.tokenizer.encode_batch(list(texts), add_special_tokens=True):
+            ids = list(encoding.ids)
+            end = len(ids) - self._suffix
+            body = ids[self._prefix : end]
+            room = max(max_tokens - self._prefix - self._suffix - len(suffix), 0)
+            kept = body[-room:] if room else []
+            encoded.append(
+                Encoded(ids[: self._prefix] + kept + ids[end:] + suffix, len(kept) < len(body))
+            )
+        return encoded
 
     def encode_plain(self, texts: Sequence[str]) -> list[list[int]]:
         """Ids without special tokens and without truncation (for building templates)."""

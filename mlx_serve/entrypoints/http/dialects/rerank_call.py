@@ -42,8 +42,9 @@ async def resolve_model(services: Any, model: str | None) -> str:
     return only_model(infos, ModelType.RERANKER)
 
 
-async def run_rerank(services: Any, call: RerankCall) -> RerankResult:
-    """Scores of ``call.documents`` in request order (RerankService's checks apply)."""
+async def run_rerank(services: Any, call: RerankCall) -> tuple[str, RerankResult]:
+    """The model that answered and the scores of ``call.documents`` in request order
+    (RerankService's checks apply)."""
     service = services.rerank
     if service is None:
         raise MlxServeError("reranking is not available in this server")
@@ -58,11 +59,12 @@ async def run_rerank(services: Any, call: RerankCall) -> RerankResult:
             max_tokens_per_doc=call.max_tokens_per_doc,
         )
     except InvalidRequest as exc:
-        raise _renamed(exc, call.names) from None
-    return result
+        raise renamed(exc, call.names) from None
+    return model, result
 
 
-def _renamed(exc: InvalidRequest, names: Mapping[str, str]) -> InvalidRequest:
+def renamed(exc: InvalidRequest, names: Mapping[str, str]) -> InvalidRequest:
+    """``exc`` with the service's field names replaced by the dialect's (``names``)."""
     if not names:
         return exc
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, StrictBool, StrictInt, StrictStr
 from mlx_serve.application.rerank_service import rank
 from mlx_serve.domain.errors import InvalidRequest
 from mlx_serve.domain.inference import RerankResult
-from mlx_serve.entrypoints.http.dialects.rerank_call import RerankCall, logit
+from mlx_serve.entrypoints.http.dialects.rerank_call import RerankCall, logit, renamed
 from mlx_serve.entrypoints.http.routes.rerank import document_texts
 from mlx_serve.entrypoints.http.schemas import RequestBody
 
@@ -36,10 +36,7 @@ class TeiRerankBody(RequestBody):
         try:
             texts = document_texts(self.texts)
         except InvalidRequest as exc:  # named in TEI's words
-            raise InvalidRequest(
-                exc.message.replace("documents", "texts"),
-                param=(exc.param or "").replace("documents", "texts") or None,
-            ) from None
+            raise renamed(exc, NAMES) from None
         return RerankCall(
             model=self.model,
             query=self.query,

@@ -40,6 +40,7 @@ async def create_embeddings(request: Request) -> HTTPResponse:
         dimensions=body.dimensions,
         truncate=body.truncate,
         token_id_vocabulary=body.token_id_vocabulary,
+        truncate_prompt_tokens=body.truncate_prompt_tokens,
     )
     vectors = np.asarray(result.vectors, dtype=np.float32)
     if vectors.ndim != 2:

@@ -7,6 +7,8 @@ renders the dialect's response model; ``X-Truncated-Documents`` counts cut docum
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -38,13 +40,12 @@ async def root_rerank(request: Request) -> HTTPResponse:
     if _is_tei(request):
         tei = parse_body(request, TeiRerankBody)
         call = tei.to_call()
-        result = await run_rerank(services, call)
+        _, result = await run_rerank(services, call)
         headers = {TRUNCATED_HEADER: str(int(result.truncated_documents))}
         return json_response(tei_response(tei, call, result), headers=headers)
     body = parse_body(request, InfinityRerankBody)
     call = body.to_call()
-    model = await resolve_model(services, call.model)
-    result = await run_rerank(services, call)
+    model, result = await run_rerank(services, call)
     headers = {TRUNCATED_HEADER: str(int(result.truncated_documents))}
     return json_response(infinity_response(body, call, model, result), headers=headers)
 
@@ -54,11 +55,12 @@ async def score(request: Request) -> HTTPResponse:
     services = request.app.ctx.services
     body = parse_body(request, ScoreBody)
     calls = body.to_calls()
+    # Resolved once: every pair is scored by the same model.
     model = await resolve_model(services, body.model)
     scores: list[float] = [0.0] * sum(len(positions) for positions, _ in calls)
     tokens = truncated = 0
     for positions, call in calls:
-        result = await run_rerank(services, call)
+        _, result = await run_rerank(services, replace(call, model=model))
         for position, value in zip(positions, result.scores, strict=True):
             scores[position] = float(value)
         tokens += int(result.prompt_tokens)
