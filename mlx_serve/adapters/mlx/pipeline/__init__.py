@@ -1,0 +1,1 @@
+"""The sentence-transformers pipeline around a backbone: tokenisation, pooling, normalisation."""
