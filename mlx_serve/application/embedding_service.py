@@ -6,14 +6,17 @@ The service owns every semantic check of an embedding request so that all drivin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
+from mlx_serve.application.aliases import UserAlias, prompt_bindings
 from mlx_serve.application.embedding_inputs import (
     bound_text_lengths,
     char_limit,
     check_dimensions,
     normalize_inputs,
 )
+from mlx_serve.application.prompts import check_prompt_fields, select_prompt
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
 from mlx_serve.domain.models import ModelInfo, ModelType
@@ -35,10 +38,13 @@ class ModelUser(Protocol):
 class EmbeddingService:
     """Embeds inputs with an installed embedding model, loading it through the residency cache."""
 
-    def __init__(self, catalog: ModelResolver, cache: ModelUser, max_inputs: int) -> None:
+    def __init__(self, catalog: ModelResolver, cache: ModelUser, max_inputs: int,
+                 aliases: Mapping[str, UserAlias] | None = None) -> None:
+        """``aliases``: the configured aliases; those binding a prompt apply it."""
         self._catalog = catalog
         self._cache = cache
         self._max_inputs = max_inputs
+        self._bound_prompts = prompt_bindings(aliases)
 
     def resolve(self, model_ref: object) -> ModelInfo:
         """The embedding model ``model_ref`` names; raises InvalidModelName, ModelNotFound,
@@ -60,17 +66,22 @@ class EmbeddingService:
         dimensions: int | None = None,
         truncate: bool = True,
         keep_alive: float | None = None,
+        prompt_name: str | None = None,
+        input_type: str | None = None,
     ) -> tuple[ModelInfo, EmbedResult]:
         """Embed ``inputs`` (a text, a list of texts, token ids or a list of token-id lists).
 
-        Returns the resolved model and one vector per input, in order. Raises InvalidRequest
-        (``param`` names the field, e.g. ``input[3]``) for anything the model cannot take.
+        ``prompt_name`` / ``input_type`` pick one of the model's own prompts (see
+        application.prompts). Returns the resolved model and one vector per input, in order.
+        Raises InvalidRequest (``param`` names the field, e.g. ``input[3]``) for anything the
+        model cannot take, an unknown prompt name among them.
         """
         info = self.resolve(model_ref)
         normalized = normalize_inputs(inputs, max_inputs=self._max_inputs)
         check_dimensions(dimensions, info)
         if instruction is not None and not isinstance(instruction, str):
             raise InvalidRequest("instruction must be a string", param="instruction")
+        check_prompt_fields(prompt_name, input_type, instruction)
         if not isinstance(truncate, bool):
             raise InvalidRequest("truncate must be a boolean", param="truncate")
         normalized = bound_text_lengths(normalized, info, truncate=truncate)
@@ -79,10 +90,14 @@ class EmbeddingService:
             raise InvalidRequest(
                 f"instruction is longer than {limit} characters", param="instruction"
             )
-        request = EmbedRequest(
-            inputs=normalized, instruction=instruction, dimensions=dimensions, truncate=truncate
-        )
+        bound = self._bound_prompts.get(str(model_ref).casefold())
         async with self._cache.use(info, keep_alive=keep_alive) as model:
+            prompt = select_prompt(
+                str(model_ref), model.prompts, prompt_name=prompt_name, input_type=input_type,
+                bound_name=bound, instruction=instruction,
+                texts=all(isinstance(item, str) for item in normalized))
+            request = EmbedRequest(inputs=normalized, instruction=instruction,
+                                   dimensions=dimensions, truncate=truncate, prompt=prompt)
             result: EmbedResult = await model.embed(request)
         if len(result.vectors) != len(normalized):
             # Never answer with fewer vectors than inputs: that is a bug, not a client error.

@@ -81,7 +81,8 @@ class Container(containers.DeclarativeContainer):
         settings.provided.cache_max_reranker_models,
         settings.provided.cache_ttl_seconds,
     )
-    embedding = providers.Singleton(EmbeddingService, catalog, cache, settings.provided.max_inputs)
+    embedding = providers.Singleton(EmbeddingService, catalog, cache, settings.provided.max_inputs,
+                                    settings.provided.aliases)
     rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)

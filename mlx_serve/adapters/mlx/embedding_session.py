@@ -14,8 +14,9 @@ from loguru import logger
 
 from mlx_serve.adapters.mlx import encoders
 from mlx_serve.adapters.mlx.batching import pad_rows, plan_batches
-from mlx_serve.adapters.mlx.checkpoint import mlx_section, pooling_of, read_config, read_json
+from mlx_serve.adapters.mlx.checkpoint import mlx_section, pooling_of, read_config
 from mlx_serve.adapters.mlx.loading import load_module
+from mlx_serve.adapters.mlx.pipeline.st_pipeline import read_prompts
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.adapters.mlx.tokenization import Encoded, TextTokenizer
 from mlx_serve.domain.errors import (
@@ -25,6 +26,7 @@ from mlx_serve.domain.errors import (
     ModelLoadError,
 )
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult
+from mlx_serve.domain.prompts import ModelPrompts
 
 
 class EmbeddingSession:
@@ -53,7 +55,9 @@ class EmbeddingSession:
                            directory.name)
         self.vocab_size = int(self.module.config.get("vocab_size", 0))
         self.dimensions = int(self.module.config["hidden_size"])
-        self.prompts = read_json(directory / "config_sentence_transformers.json").get("prompts")
+        prompts, default_prompt = read_prompts(directory)
+        self.prompts = prompts
+        self.model_prompts = ModelPrompts(prompts, default_prompt)
         self.forward_batches = 0  # forward passes run so far (observability, tests)
         fast = False
         if runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32:
@@ -68,8 +72,11 @@ class EmbeddingSession:
     def memory_bytes(self) -> int:
         return self.module.memory_bytes
 
-    def format_text(self, text: str, instruction: str | None) -> str:
-        """Apply the instruction as the model's recipe says (never silently)."""
+    def format_text(self, text: str, instruction: str | None, prompt: str | None = None) -> str:
+        """Apply the prompt (the text of one of the model's own prompts, prepended as
+        sentence-transformers does) or the instruction as the model's recipe says."""
+        if prompt:
+            return f"{prompt}{text}"
         if not instruction:
             return text
         if self.family == "qwen3":
@@ -80,7 +87,7 @@ class EmbeddingSession:
 
     def encode_inputs(self, request: EmbedRequest) -> list[Encoded]:
         """Token ids of every input (texts tokenised, id lists validated), request order."""
-        texts = {i: self.format_text(x, request.instruction)
+        texts = {i: self.format_text(x, request.instruction, request.prompt)
                  for i, x in enumerate(request.inputs) if isinstance(x, str)}
         encoded_texts = dict(zip(texts, self.tokenizer.encode(list(texts.values())),
                                  strict=True))

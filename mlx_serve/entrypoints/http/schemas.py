@@ -34,6 +34,8 @@ class EmbeddingsBody(RequestBody):
     dimensions: StrictInt | None = None
     instruction: StrictStr | None = None
     truncate: StrictBool = True
+    input_type: StrictStr | None = None
+    prompt_name: StrictStr | None = None
 
 
 class TokenizeBody(RequestBody):

@@ -148,14 +148,14 @@ def _dense(directory: Path, path: str) -> Dense:
                  None if bias is None else bias.astype(mx.float32), activation)
 
 
-def _prompts(directory: Path) -> tuple[dict[str, str], str | None]:
+def read_prompts(directory: Path) -> tuple[dict[str, str], str | None]:
+    """``prompts`` and ``default_prompt_name`` of config_sentence_transformers.json (a
+    default that names no prompt is ignored)."""
     config = read_json(directory / "config_sentence_transformers.json")
     raw = config.get("prompts") or {}
     prompts = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     default = config.get("default_prompt_name")
-    if default is not None and str(default) not in prompts:
-        raise UnsupportedModel(f"default_prompt_name '{default}' is not one of the prompts")
-    return prompts, (str(default) if default is not None else None)
+    return prompts, (str(default) if default is not None and str(default) in prompts else None)
 
 
 def read_pipeline(directory: Path, *, default_pooling: str = "mean",
@@ -166,7 +166,7 @@ def read_pipeline(directory: Path, *, default_pooling: str = "mean",
     Raises UnsupportedModel for modules, pooling modes or Dense layers we cannot run.
     """
     modules = _modules(directory)
-    prompts, default_prompt = _prompts(directory)
+    prompts, default_prompt = read_prompts(directory)
     length = read_json(directory / "sentence_bert_config.json").get("max_seq_length")
     max_seq_length = length if isinstance(length, int) and length > 0 else None
     if not modules:

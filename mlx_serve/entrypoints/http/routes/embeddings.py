@@ -1,4 +1,5 @@
-"""``POST /v1/embeddings``: the OpenAI embeddings API, plus ``instruction`` and ``truncate``."""
+"""``POST /v1/embeddings``: the OpenAI embeddings API, plus ``instruction``, ``truncate``,
+``input_type`` and ``prompt_name``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ async def create_embeddings(request: Request) -> HTTPResponse:
         instruction=body.instruction,
         dimensions=body.dimensions,
         truncate=body.truncate,
+        prompt_name=body.prompt_name,
+        input_type=body.input_type,
     )
     vectors = np.asarray(result.vectors, dtype=np.float32)
     if vectors.ndim != 2:
