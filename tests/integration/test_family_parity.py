@@ -234,3 +234,19 @@ def test_modernbert_classifier_matches_transformers(tmp_path, pooling):
     assert got.shape == want.shape == (3, 1)
     assert np.abs(got - want).max() <= 1e-4
     assert np.std(want) > 0.05  # scores really depend on the pair
+
+
+def test_vectorised_cpu_gelu_keeps_modernbert_parity(tmp_path):
+    import mlx.nn as nn
+    from sentence_transformers import SentenceTransformer
+
+    from mlx_serve.adapters.mlx.fast_ops import fast_gelu
+    from mlx_serve.adapters.mlx.models.rotary_attention import replace_activation
+
+    directory = tiny_families.build_gte_modernbert(tmp_path / "modernbert")
+    ours = OurPipeline("modernbert", directory)
+    assert replace_activation(ours.model, nn.gelu, fast_gelu) == 4  # one per layer
+    reference = SentenceTransformer(str(directory), device="cpu",
+                                    model_kwargs={"attn_implementation": "eager"})
+    want = reference.encode(TEXTS, batch_size=len(TEXTS))
+    assert cosines(ours.encode(TEXTS), want).min() >= 0.9999

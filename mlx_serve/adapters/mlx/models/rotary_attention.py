@@ -82,3 +82,15 @@ def rope_settings(parameters: dict | None, default_theta: float) -> tuple[float,
     if kind == "linear":
         return base, 1.0 / float(parameters["factor"])
     raise ValueError(f"rope type '{kind}' is not supported")
+
+
+def replace_activation(model: nn.Module, old: Callable[[mx.array], mx.array],
+                       new: Callable[[mx.array], mx.array]) -> int:
+    """Swap every MLP activation ``old`` for ``new`` (e.g. the exact GELU for fast_ops'
+    vectorised one on the CPU, see decision 8); returns how many were swapped."""
+    swapped = 0
+    for _, module in model.named_modules():
+        if getattr(module, "act", None) is old:
+            module.act = new
+            swapped += 1
+    return swapped
