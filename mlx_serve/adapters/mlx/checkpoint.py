@@ -131,6 +131,14 @@ def pooling_of(directory: Path, family: str) -> Pooling:
         "1_Pooling",
     )
     pooling = read_json(directory / pooling_path / "config.json")
+    return Pooling(pooling_mode(pooling, "lasttoken" if family == "qwen3" else "mean"),
+                   normalize)
+
+
+def pooling_mode(pooling: dict[str, Any], fallback: str) -> str:
+    """The mode a sentence-transformers Pooling config.json selects ("cls", "lasttoken",
+    "max", "mean"), ``fallback`` when it selects none; raises UnsupportedModel for modes we
+    do not compute."""
     for key, mode in (
         ("pooling_mode_cls_token", "cls"),
         ("pooling_mode_lasttoken", "lasttoken"),
@@ -138,12 +146,12 @@ def pooling_of(directory: Path, family: str) -> Pooling:
         ("pooling_mode_mean_tokens", "mean"),
     ):
         if pooling.get(key):
-            return Pooling(mode, normalize)
+            return mode
     if pooling.get("pooling_mode_mean_sqrt_len_tokens") or pooling.get(
         "pooling_mode_weightedmean_tokens"
     ):
         raise UnsupportedModel("pooling mode not supported (mean_sqrt_len / weighted mean)")
-    return Pooling("lasttoken" if family == "qwen3" else "mean", normalize)
+    return fallback
 
 
 def max_length_of(directory: Path, config: dict[str, Any], family: str) -> int:

@@ -21,16 +21,10 @@ from typing import Any
 
 import mlx.core as mx
 
-from mlx_serve.adapters.mlx.checkpoint import Pooling, read_json
+from mlx_serve.adapters.mlx.checkpoint import Pooling, pooling_mode, read_json
 from mlx_serve.adapters.mlx.encoders import normalize, pool
 from mlx_serve.domain.errors import UnsupportedModel
 
-POOLING_FLAGS = (
-    ("pooling_mode_cls_token", "cls"),
-    ("pooling_mode_lasttoken", "lasttoken"),
-    ("pooling_mode_max_tokens", "max"),
-    ("pooling_mode_mean_tokens", "mean"),
-)
 MODULE_KINDS = ("Transformer", "Pooling", "Dense", "Normalize")
 # torch activation classes sentence-transformers' Dense names, by their last component.
 DENSE_ACTIVATIONS = {
@@ -119,16 +113,6 @@ def module_files(directory: Path) -> list[str]:
     return [name for name in names if (directory / name).is_file()]
 
 
-def _pooling_mode(config: dict[str, Any], fallback: str) -> str:
-    for key, mode in POOLING_FLAGS:
-        if config.get(key):
-            return mode
-    if config.get("pooling_mode_mean_sqrt_len_tokens") or config.get(
-            "pooling_mode_weightedmean_tokens"):
-        raise UnsupportedModel("pooling mode not supported (mean_sqrt_len / weighted mean)")
-    return fallback
-
-
 def _dense(directory: Path, path: str) -> Dense:
     config = read_json(directory / path / "config.json")
     activation = str(config.get("activation_function", "torch.nn.modules.linear.Identity"))
@@ -182,7 +166,7 @@ def read_pipeline(directory: Path, *, default_pooling: str = "mean",
             if config.get("include_prompt") is False:
                 raise UnsupportedModel("pooling that leaves out prompt tokens "
                                        "(include_prompt: false) is not supported")
-            pooling = _pooling_mode(config, default_pooling)
+            pooling = pooling_mode(config, default_pooling)
         elif module["kind"] == "Dense":
             after_pooling.append(_dense(directory, path))
         elif module["kind"] == "Normalize":
