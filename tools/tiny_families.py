@@ -152,7 +152,8 @@ def build_embeddinggemma(directory: Path) -> Path:
     config = Gemma3TextConfig(
         vocab_size=tokenizer.get_vocab_size(), hidden_size=HIDDEN, intermediate_size=96,
         num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-        query_pre_attn_scalar=16, sliding_window=8, use_bidirectional_attention=True,
+        # query_pre_attn_scalar is not head_dim, so a scale that ignores it shows.
+        query_pre_attn_scalar=24, sliding_window=8, use_bidirectional_attention=True,
         layer_types=["sliding_attention", "sliding_attention", "full_attention"],
         max_position_embeddings=2048, rope_theta=1_000_000.0, rope_local_base_freq=10_000.0,
         hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6, initializer_range=0.3,
