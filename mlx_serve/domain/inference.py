@@ -11,12 +11,18 @@ EmbeddingInput = str | Sequence[int]
 
 @dataclass(frozen=True)
 class EmbedRequest:
-    """Inputs of one embedding call, validated for shape by the application service."""
+    """Inputs of one embedding call, validated for shape by the application service.
+
+    ``prompt``: the text of the model's own prompt (chosen by the application from the
+    model's prompts) to prepend to every text input, as sentence-transformers'
+    ``encode(prompt_name=...)`` does; never set together with ``instruction``.
+    """
 
     inputs: Sequence[EmbeddingInput]
     instruction: str | None = None
     dimensions: int | None = None
     truncate: bool = True
+    prompt: str | None = None
 
 
 @dataclass(frozen=True)

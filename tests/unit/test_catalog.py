@@ -67,6 +67,15 @@ def test_user_aliases_override_builtin_ones():
     assert cat.resolve("FAST").name == "mine"
 
 
+def test_an_alias_binding_a_prompt_resolves_to_its_model():
+    store = FakeModelStore([make_info("embeddinggemma-300m", source="google/embeddinggemma-300m")])
+    cat, _, _ = catalog(store, aliases={
+        "gemma-query": {"model": "embeddinggemma-300m", "prompt_name": "query"},
+        "gemma-doc": {"model": "google/embeddinggemma-300m", "prompt_name": "document"}})
+    assert cat.resolve("GEMMA-QUERY").name == "embeddinggemma-300m"
+    assert cat.resolve("gemma-doc").name == "embeddinggemma-300m"
+
+
 def test_exact_name_wins_over_case_insensitive_match():
     store = FakeModelStore([make_info("model"), make_info("Model")])
     cat, _, _ = catalog(store)

@@ -67,3 +67,20 @@ def test_models_dir_and_log_level_from_the_environment(home, monkeypatch, tmp_pa
     monkeypatch.setenv("MLX_SERVE_LOG_LEVEL", "debug")
     settings = load_settings()
     assert settings.models_path == tmp_path / "elsewhere" and settings.log_level == "DEBUG"
+
+
+def test_an_alias_may_bind_a_prompt(home) -> None:
+    (home / "config.yaml").write_text(
+        "aliases:\n  mini: all-MiniLM-L6-v2\n"
+        "  embeddinggemma-query: {model: embeddinggemma-300m, prompt_name: query}\n")
+    assert load_settings().aliases == {
+        "mini": "all-MiniLM-L6-v2",
+        "embeddinggemma-query": {"model": "embeddinggemma-300m", "prompt_name": "query"}}
+
+
+@pytest.mark.parametrize("entry", ["{prompt_name: query}", "{model: x, prompt: query}",
+                                   "{model: '', prompt_name: query}"])
+def test_a_malformed_alias_binding_is_a_clear_error(home, entry) -> None:
+    (home / "config.yaml").write_text(f"aliases:\n  q: {entry}\n")
+    with pytest.raises(SettingsError, match="aliases"):
+        load_settings()

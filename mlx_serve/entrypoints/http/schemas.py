@@ -36,6 +36,8 @@ class EmbeddingsBody(RequestBody):
     truncate: StrictBool = True
     # What token ids mean: OpenAI's cl100k_base ids (decoded to text) or the model's own.
     token_id_vocabulary: Literal["cl100k_base", "model"] | None = None
+    input_type: StrictStr | None = None
+    prompt_name: StrictStr | None = None
 
 
 class TokenizeBody(RequestBody):

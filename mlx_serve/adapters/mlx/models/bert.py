@@ -169,7 +169,7 @@ def sanitize(weights: dict[str, mx.array], config: dict[str, Any]) -> dict[str, 
 
 
 def classify(model: Model, hidden: mx.array, heads: dict[str, mx.array],
-             config: dict[str, Any]) -> mx.array:
+             config: dict[str, Any], attention_mask: mx.array | None = None) -> mx.array:
     """BertForSequenceClassification: classifier(pooler(hidden[:, 0]))."""
     return linear(model.pooler(hidden), heads, "classifier")
 

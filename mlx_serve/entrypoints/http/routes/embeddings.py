@@ -1,5 +1,5 @@
 """``POST /v1/embeddings`` (also ``/embeddings``): the OpenAI embeddings API, plus
-``instruction``, ``truncate`` and ``token_id_vocabulary``."""
+``instruction``, ``truncate``, ``token_id_vocabulary``, ``input_type`` and ``prompt_name``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ async def create_embeddings(request: Request) -> HTTPResponse:
         dimensions=body.dimensions,
         truncate=body.truncate,
         token_id_vocabulary=body.token_id_vocabulary,
+        prompt_name=body.prompt_name,
+        input_type=body.input_type,
     )
     vectors = np.asarray(result.vectors, dtype=np.float32)
     if vectors.ndim != 2:
