@@ -16,7 +16,9 @@ what nomic-embed-text-v1.5 uses.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -118,3 +120,44 @@ class NomicBertReference(nn.Module):
         for layer in self.encoder.layers:
             x = layer(x, bias)
         return x
+
+
+def sentence_transformer(directory: Path):
+    """The SentenceTransformer a real nomic-embed checkpoint is (its remote code replaced by
+    NomicBertReference): the checkpoint's own Pooling and Normalize modules, its prompts and
+    max_seq_length, read from its files."""
+    from safetensors.torch import load_file
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling
+    from transformers import AutoTokenizer
+
+    directory = Path(directory)
+
+    def read(name: str) -> dict:
+        path = directory / name
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    max_seq_length = read("sentence_bert_config.json").get("max_seq_length")
+
+    class NomicTransformer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.max_seq_length = max_seq_length
+            self.tokenizer = AutoTokenizer.from_pretrained(directory)
+            self.auto_model = NomicBertReference(read("config.json"))
+            self.auto_model.load_state_dict(load_file(str(directory / "model.safetensors")))
+
+        def tokenize(self, texts, **_kwargs):
+            return self.tokenizer(list(texts), padding=True, truncation="longest_first",
+                                  max_length=self.max_seq_length, return_tensors="pt")
+
+        def forward(self, features, **_kwargs):
+            states = self.auto_model(features["input_ids"], features["attention_mask"])
+            features["token_embeddings"] = states
+            return features
+
+    pooling = Pooling.load(str(directory / "1_Pooling"))
+    prompts = read("config_sentence_transformers.json").get("prompts") or {}
+    model = SentenceTransformer(modules=[NomicTransformer(), pooling, Normalize()],
+                                device="cpu", prompts=prompts)
+    return model.eval()

@@ -31,6 +31,7 @@ from mlx_serve.adapters.mlx.pipeline.st_pipeline import apply_prompt, read_pipel
 from mlx_serve.adapters.mlx.pipeline.tokenization import TextTokenizer  # noqa: E402
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows  # noqa: E402
 from tools import tiny_families  # noqa: E402
+from tools.nomic_bert_reference import sentence_transformer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 FAMILIES = {  # family module, builder
@@ -87,42 +88,6 @@ class OurPipeline:
         return np.array(self.pipeline.vectors(states, mask_array))
 
 
-def nomic_sentence_transformer(directory: Path):
-    """SentenceTransformer of the checkpoint's own Pooling/Normalize modules and prompts,
-    whose first module runs our PyTorch NomicBERT reference."""
-    import torch
-    from safetensors.torch import load_file
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, Pooling
-    from transformers import AutoTokenizer
-
-    from tools.nomic_bert_reference import NomicBertReference
-
-    pipeline = read_pipeline(directory)
-
-    class NomicTransformer(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.max_seq_length = pipeline.max_seq_length
-            self.tokenizer = AutoTokenizer.from_pretrained(directory)
-            self.auto_model = NomicBertReference(read_config(directory))
-            self.auto_model.load_state_dict(load_file(str(directory / "model.safetensors")))
-
-        def tokenize(self, texts, **_kwargs):
-            return self.tokenizer(list(texts), padding=True, truncation="longest_first",
-                                  max_length=self.max_seq_length, return_tensors="pt")
-
-        def forward(self, features, **_kwargs):
-            states = self.auto_model(features["input_ids"], features["attention_mask"])
-            features["token_embeddings"] = states
-            return features
-
-    pooling = Pooling.load(str(directory / "1_Pooling"))
-    model = SentenceTransformer(modules=[NomicTransformer(), pooling, Normalize()],
-                                device="cpu", prompts=pipeline.prompts)
-    return model.eval()
-
-
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
 def family(request, tmp_path_factory):
     """(name, checkpoint directory, our pipeline, the sentence-transformers reference)."""
@@ -132,7 +97,7 @@ def family(request, tmp_path_factory):
     module_name, builder = FAMILIES[name]
     directory = builder(tmp_path_factory.mktemp(name))
     if name == "nomic":
-        reference = nomic_sentence_transformer(directory)
+        reference = sentence_transformer(directory)
     else:
         reference = SentenceTransformer(str(directory), device="cpu",
                                         model_kwargs={"attn_implementation": "eager"})
