@@ -16,7 +16,10 @@ Adding a family is one module ``models/<name>.py`` and one ``Family(...)`` line 
   dropped); task heads stay under their Hugging Face names (``classifier.*``, ``score.*``,
   ``lm_head.*``: see ``HEAD_PREFIXES``), are kept beside the Model and never quantized.
 - optional ``classify(model, hidden, heads, config) -> logits`` (batch, labels): the
-  sequence-classification head of a cross-encoder, from the last hidden states.
+  sequence-classification head of a cross-encoder, from the last hidden states;
+  ``CLASSIFY_USES``: prefixes of Model parameters it reads.
+- optional ``OPTIONAL_PARAMETERS``: prefixes of Model parameters a checkpoint may lack (BERT's
+  pooler, which sentence-transformers checkpoints drop); they keep their initial values.
 """
 
 from __future__ import annotations
