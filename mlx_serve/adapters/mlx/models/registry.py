@@ -17,7 +17,10 @@ Adding a family is one module ``models/<name>.py`` and one ``Family(...)`` line 
   ``lm_head.*``: see ``HEAD_PREFIXES``), are kept beside the Model and never quantized.
 - optional ``classify(model, hidden, heads, config, attention_mask) -> logits`` (batch,
   labels): the sequence-classification head of a cross-encoder, from the last hidden states
-  (and the mask, for heads that mean-pool: ModernBERT's ``classifier_pooling: mean``).
+  (and the mask, for heads that mean-pool: ModernBERT's ``classifier_pooling: mean``);
+  ``CLASSIFY_USES``: prefixes of Model parameters it reads.
+- optional ``OPTIONAL_PARAMETERS``: prefixes of Model parameters a checkpoint may lack (BERT's
+  pooler, which sentence-transformers checkpoints drop); they keep their initial values.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import mlx.core as mx
 
 from mlx_serve.adapters.mlx.models import bert
 
+OPTIONAL_PARAMETERS = bert.OPTIONAL_PARAMETERS  # the unused pooler
 PREFIX = "roberta."
 
 
