@@ -153,6 +153,44 @@ def test_a_vector_does_not_depend_on_its_batch(served):
     assert cosines(together, alone).min() >= 0.99999
 
 
+def test_fast_cpu_ops_agree_with_the_exact_kernels(served):
+    """ModernBERT's vectorised CPU GELU (decision 0008), on by default in float32 on the CPU,
+    against MLX's exact one."""
+    name, _source, _info, model, _reference = served
+    backbone = model._session.module.backbone
+    if not hasattr(backbone, "fast_cpu_ops"):
+        pytest.skip(f"{name} has no vectorised CPU path")
+    assert backbone.fast_cpu_ops  # the engine turned it on
+    fast = model.embed_blocking(EmbedRequest(TEXTS)).vectors
+    backbone.fast_cpu_ops = False
+    try:
+        exact = model.embed_blocking(EmbedRequest(TEXTS)).vectors
+    finally:
+        backbone.fast_cpu_ops = True
+    assert cosines(fast, exact).min() >= 0.99999
+
+
+def test_bfloat16_and_8_bit_conversions_stay_close(served, compute, tmp_path):
+    """``--dtype bfloat16 --quantize 8`` of each layout: loads, is smaller, stays close."""
+    name, source, _info, model, _reference = served
+    quantized_info = compute.call(lambda: pull(source, tmp_path / "q8", f"{name}-q8",
+                                               dtype="bfloat16", quantize_bits=8,
+                                               quantize_group_size=32))
+    assert (quantized_info.dtype, quantized_info.quantization) == ("bfloat16", "8bit-g32")
+    engine = MlxEmbeddingEngine(compute, max_batch_tokens=4096, dtype="float32", device="cpu")
+    quantized = engine.load_blocking(quantized_info)
+    try:
+        assert quantized.memory_bytes < model.memory_bytes
+        close = cosines(quantized.embed_blocking(EmbedRequest(TEXTS)).vectors,
+                        model.embed_blocking(EmbedRequest(TEXTS)).vectors)
+    finally:
+        quantized.release()
+    # Rounding error only: the tiny checkpoints' large random weights (std 0.3 for NomicBERT)
+    # are more sensitive to 8-bit rounding than trained ones (0.987 at worst); a wrong layout
+    # of quantized weights would give unrelated vectors.
+    assert close.min() >= 0.98, (name, close)
+
+
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_modernbert_cross_encoder_scores_match(compute, tmp_path, pooling):
     """gte-reranker-modernbert's layout: sigmoid of ModernBertForSequenceClassification's

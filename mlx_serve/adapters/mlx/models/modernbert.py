@@ -17,8 +17,10 @@ import mlx.nn as nn
 from mlx_serve.adapters.mlx.models.rotary_attention import (
     activation,
     attention_bias,
+    replace_activation,
     rope_settings,
 )
+from mlx_serve.adapters.mlx.runtime.fast_ops import fast_gelu
 
 GLOBAL_THETA = 160_000.0
 LOCAL_THETA = 10_000.0
@@ -127,6 +129,19 @@ class Model(nn.Module):
         self.layers = [EncoderLayer(config, i, kind) for i, kind in enumerate(kinds)]
         self.final_norm = _layer_norm(config)
         self.window = int(config.get("local_attention", 128)) // 2
+        self._fast_cpu_ops = False
+
+    @property
+    def fast_cpu_ops(self) -> bool:
+        """Whether the MLPs use fast_ops' vectorised GELU (the engines turn it on for float32
+        on the CPU, where MLX's erf is scalar; within 2e-6 of the exact GELU)."""
+        return self._fast_cpu_ops
+
+    @fast_cpu_ops.setter
+    def fast_cpu_ops(self, on: bool) -> None:
+        exact, fast = nn.gelu, fast_gelu
+        replace_activation(self, exact if on else fast, fast if on else exact)
+        self._fast_cpu_ops = bool(on)
 
     def __call__(self, input_ids: mx.array, attention_mask: mx.array) -> mx.array:
         hidden = self.embeddings(input_ids)
