@@ -20,6 +20,11 @@ BUILTIN_ALIASES: dict[str, str] = {
     "all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
     "bge-reranker-base": "BAAI/bge-reranker-base",
     "ms-marco-minilm": "cross-encoder/ms-marco-MiniLM-L6-v2",
+    # Ollama's names for the same models, so `ollama pull`-style names just work.
+    "nomic-embed-text": "nomic-ai/nomic-embed-text-v1.5",
+    "embeddinggemma": "google/embeddinggemma-300m",
+    "gte-modernbert": "Alibaba-NLP/gte-modernbert-base",
+    "gte-reranker-modernbert": "Alibaba-NLP/gte-reranker-modernbert-base",
 }
 
 
