@@ -56,6 +56,7 @@ DOCUMENTS = [
     "yes",
     "how fast is the server",
     "water fire apple",
+    "paris is the capital of france. " * 120,  # over the model's maximum: cut longest-first
 ]
 TOLERANCE = 1e-4
 
@@ -202,7 +203,8 @@ def test_modernbert_cross_encoder_scores_match(compute, tmp_path, pooling):
     assert info.type is ModelType.RERANKER and info.dimensions is None
     model = MlxReranker(compute, 4096, "float32", "cpu").load_blocking(info)
     try:
-        served = model.rerank_blocking(RerankRequest(QUERY, DOCUMENTS)).scores
+        result = model.rerank_blocking(RerankRequest(QUERY, DOCUMENTS))
+        served = result.scores
     finally:
         model.release()
     reference = CrossEncoder(str(source), device="cpu", max_length=info.max_length,
@@ -212,6 +214,7 @@ def test_modernbert_cross_encoder_scores_match(compute, tmp_path, pooling):
     assert worst <= TOLERANCE, (worst, served, want)
     assert_same_ranking(served, [float(w) for w in want], TOLERANCE)
     assert max(want) - min(want) > 0.05  # scores really depend on the document
+    assert result.truncated_documents == 1
 
 
 def test_gemma3_is_never_converted_to_float16(compute, tmp_path):
