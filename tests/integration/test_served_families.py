@@ -238,3 +238,13 @@ def test_unsupported_architecture_is_refused_naming_the_supported(compute, tmp_p
                       "xlm-roberta"):
         assert supported in message
     assert not (tmp_path / "converted").exists()
+
+
+def test_a_rerankers_unknown_sentence_transformers_modules_do_not_block_its_pull(compute,
+                                                                                 tmp_path):
+    """Only an embedding model's pipeline is run; a cross-encoder's modules.json is not."""
+    source = tiny_families.build_modernbert_reranker(tmp_path / "reranker")
+    (source / "modules.json").write_text(json.dumps(
+        [{"idx": 0, "name": "0", "path": "", "type": "some_library.CrossEncoderHead"}]))
+    info = compute.call(pull, source, tmp_path / "converted", "reranker")
+    assert info.type is ModelType.RERANKER

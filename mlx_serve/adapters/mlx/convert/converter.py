@@ -112,8 +112,13 @@ class MlxConverter:
         from mlx_serve.adapters.mlx.pipeline.st_pipeline import module_files
 
         # module_files: every module folder the pipeline declares (Pooling, Dense weights).
+        # An embedding model's pipeline was checked already; a reranker's is never run.
+        try:
+            declared = module_files(source_dir)
+        except UnsupportedModel:
+            declared = []
         names = dict.fromkeys([*ckpt.TOKENIZER_FILES, *ckpt.SENTENCE_TRANSFORMERS_FILES,
-                               *module_files(source_dir)])
+                               *declared])
         for name in names:
             if (source_dir / name).is_file():
                 (destination / name).parent.mkdir(parents=True, exist_ok=True)
