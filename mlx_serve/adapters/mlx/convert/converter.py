@@ -51,7 +51,6 @@ class MlxConverter:
             self._copy_converted(source_dir, destination)
             return self._metadata(source_dir, config, section)
         family = ckpt.family_of(config)  # refused before anything is written
-        destination.mkdir(parents=True, exist_ok=True)
         model_type = ckpt.infer_type(config, source_dir, checkpoint.source, options.model_type)
         dtype = self._check_options(options)
         if dtype == "float16" and not family.float16_ok:
@@ -59,7 +58,8 @@ class MlxConverter:
                 f"{family.name} models cannot run in float16 (their activations overflow it); "
                 "use bfloat16 or float32", param="dtype")
         if model_type is ModelType.EMBEDDING:
-            _read_pipeline(source_dir, family)  # refused before any weights are written
+            _read_pipeline(source_dir, family)  # refused before anything is written
+        destination.mkdir(parents=True, exist_ok=True)
         weight_files = sorted(source_dir.glob("*.safetensors"))
         if not weight_files:
             raise UnsupportedModel(

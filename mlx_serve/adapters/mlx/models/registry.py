@@ -13,8 +13,9 @@ Adding a family is one module ``models/<name>.py`` and one ``Family(...)`` line 
   ``fast_cpu_ops`` the engines set on the CPU in float32 (vectorised activations, fast_ops).
 - ``sanitize(weights, config) -> weights``: Hugging Face checkpoint names to the Model's
   parameter names (prefix stripped, legacy names mapped, unused tensors such as MLM heads
-  dropped); task heads stay under their Hugging Face names (``classifier.*``, ``score.*``,
-  ``lm_head.*``: see ``HEAD_PREFIXES``), are kept beside the Model and never quantized.
+  dropped); task heads stay under their Hugging Face names (``classifier.*``, ``head.*``,
+  ``score.*``, ``lm_head.*``: see ``HEAD_PREFIXES``), are kept beside the Model and never
+  quantized.
 - optional ``classify(model, hidden, heads, config, attention_mask) -> logits`` (batch,
   labels): the sequence-classification head of a cross-encoder, from the last hidden states
   (and the mask, for heads that mean-pool: ModernBERT's ``classifier_pooling: mean``);
