@@ -99,7 +99,7 @@ def main() -> None:
         size = size_bytes(closure[key])
         total += size
         flag = " FORBIDDEN" if key in FORBIDDEN else ""
-        licence = licence_text(closure[key])
+        licence = " ".join(licence_text(closure[key]).split())
         flag += " COPYLEFT" if is_copyleft(licence) else ""
         print(f"{closure[key]:32} {size / 1e6:8.1f} MB  {licence[:60]}{flag}")
     print(f"{len(closure)} packages, {total / 1e6:.0f} MB")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from mlx_serve.application.aliases import merge_aliases
+from mlx_serve.application.aliases import UserAlias, merge_aliases
 from mlx_serve.application.pull_jobs import Puller, PullJobs
 from mlx_serve.domain.errors import InvalidModelName, ModelNotFound, Overloaded
 from mlx_serve.domain.names import validate_model_reference
@@ -27,7 +27,7 @@ class AutoDownloader:
         catalog: Puller,
         pulls: PullJobs,
         *,
-        aliases: Mapping[str, str] | None = None,
+        aliases: Mapping[str, UserAlias] | None = None,
         timeout_seconds: float = 600.0,
     ) -> None:
         self._catalog = catalog

@@ -9,7 +9,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
-from mlx_serve.application.aliases import merge_aliases
+from mlx_serve.application.aliases import UserAlias, merge_aliases
 from mlx_serve.application.disk_space import disk_full_error, is_disk_full
 from mlx_serve.application.installing import conversion_options, default_name, model_info
 from mlx_serve.domain.errors import (
@@ -39,7 +39,7 @@ class ModelCatalog:
         store: ModelStore,
         repositories: Sequence[ModelRepository],
         converter: ModelConverter,
-        aliases: Mapping[str, str] | None = None,
+        aliases: Mapping[str, UserAlias] | None = None,
         *,
         quantize_group_size: int = 64,
         now: Callable[[], float] = time.time,

@@ -7,8 +7,10 @@ The service owns every semantic check of an embedding request so that all drivin
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
+from mlx_serve.application.aliases import UserAlias, prompt_bindings
 from mlx_serve.application.embedding_inputs import (
     bound_text_lengths,
     char_limit,
@@ -16,6 +18,7 @@ from mlx_serve.application.embedding_inputs import (
     check_truncate_prompt_tokens,
     normalize_inputs,
 )
+from mlx_serve.application.prompts import check_prompt_fields, select_prompt
 from mlx_serve.application.request_cost import check_cost, embedding_cost
 from mlx_serve.application.token_vocabulary import MODEL, check_vocabulary, decode_token_inputs
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
@@ -51,10 +54,12 @@ class EmbeddingService:
         observer: InferenceObserver = NO_METRICS,
         token_decoder: TokenIdDecoder | None = None,
         token_id_vocabulary: str = MODEL,
+        aliases: Mapping[str, UserAlias] | None = None,
     ) -> None:
         """``max_request_tokens``: the most tokens one request may cost (None: unbounded);
         ``token_decoder`` reads token-id inputs of a foreign vocabulary (``cl100k_base``);
-        ``token_id_vocabulary`` is what token ids mean when a request does not say."""
+        ``token_id_vocabulary`` is what token ids mean when a request does not say;
+        ``aliases``: the configured aliases (those binding a prompt apply it)."""
         self._catalog = catalog
         self._cache = cache
         self._max_inputs = max_inputs
@@ -62,6 +67,7 @@ class EmbeddingService:
         self._observer = observer
         self._decoder = token_decoder
         self._vocabulary = check_vocabulary(token_id_vocabulary)
+        self._bound_prompts = prompt_bindings(aliases)
 
     def resolve(self, model_ref: object) -> ModelInfo:
         """The embedding model ``model_ref`` names; raises InvalidModelName, ModelNotFound,
@@ -85,14 +91,18 @@ class EmbeddingService:
         keep_alive: float | None = None,
         token_id_vocabulary: str | None = None,
         truncate_prompt_tokens: int | None = None,
+        prompt_name: str | None = None,
+        input_type: str | None = None,
     ) -> tuple[ModelInfo, EmbedResult]:
         """Embed ``inputs`` (a text, a list of texts, token ids or a list of token-id lists).
 
         Token ids are read in ``token_id_vocabulary`` (default: the service's): the model's
         own, or a foreign one (``cl100k_base``) whose ids are decoded to text first.
         ``truncate_prompt_tokens`` (vLLM's) keeps only the last N tokens of each input.
-        Returns the resolved model and one vector per input, in order. Raises InvalidRequest
-        (``param`` names the field, e.g. ``input[3]``) for anything the model cannot take.
+        ``prompt_name`` / ``input_type`` pick one of the model's own prompts (see
+        application.prompts). Returns the resolved model and one vector per input, in order.
+        Raises InvalidRequest (``param`` names the field, e.g. ``input[3]``) for anything the
+        model cannot take, an unknown prompt name among them.
         """
         info = self.resolve(model_ref)
         normalized = normalize_inputs(inputs, max_inputs=self._max_inputs)
@@ -110,6 +120,7 @@ class EmbeddingService:
         keep_last = check_truncate_prompt_tokens(truncate_prompt_tokens, info)
         if instruction is not None and not isinstance(instruction, str):
             raise InvalidRequest("instruction must be a string", param="instruction")
+        check_prompt_fields(prompt_name, input_type, instruction)
         if not isinstance(truncate, bool):
             raise InvalidRequest("truncate must be a boolean", param="truncate")
         normalized = bound_text_lengths(
@@ -120,18 +131,19 @@ class EmbeddingService:
             raise InvalidRequest(
                 f"instruction is longer than {limit} characters", param="instruction"
             )
-        if self._max_request_tokens is not None:
-            cost = embedding_cost(normalized, info, instruction)
-            check_cost(cost, self._max_request_tokens, param="input",
-                       what=f"{len(normalized)} inputs")
-        request = EmbedRequest(
-            inputs=normalized,
-            instruction=instruction,
-            dimensions=dimensions,
-            truncate=truncate,
-            max_tokens=keep_last,
-        )
+        self._check_cost(normalized, info, instruction)
+        bound = self._bound_prompts.get(str(model_ref).casefold())
         async with self._cache.use(info, keep_alive=keep_alive) as model:
+            prompt = select_prompt(
+                str(model_ref), model.prompts, prompt_name=prompt_name, input_type=input_type,
+                bound_name=bound, instruction=instruction,
+                texts=all(isinstance(item, str) for item in normalized))
+            if prompt:
+                # The prompt is known only once the model is: its text goes before each input.
+                self._check_cost(normalized, info, prompt)
+            request = EmbedRequest(inputs=normalized, instruction=instruction,
+                                   dimensions=dimensions, truncate=truncate, prompt=prompt,
+                                   max_tokens=keep_last)
             began = time.perf_counter()
             result: EmbedResult = await model.embed(request)
             self._observer.inference(info.name, "embedding", int(result.prompt_tokens),
@@ -142,6 +154,14 @@ class EmbeddingService:
                 f"engine returned {len(result.vectors)} vectors for {len(normalized)} inputs"
             )
         return info, result
+
+    def _check_cost(self, inputs: list[str | list[int]], info: ModelInfo,
+                    prefix: str | None) -> None:
+        """RequestTooCostly when ``inputs`` (each after ``prefix``) may cost more tokens than
+        the bound."""
+        if self._max_request_tokens is not None:
+            check_cost(embedding_cost(inputs, info, prefix), self._max_request_tokens,
+                       param="input", what=f"{len(inputs)} inputs")
 
     async def tokenize(self, model_ref: str, texts: object) -> tuple[ModelInfo, TokenizeResult]:
         """Token ids of each text as the model would embed them (special tokens included)."""

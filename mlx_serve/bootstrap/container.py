@@ -97,6 +97,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.max_request_tokens, observer=metrics,
         token_decoder=openai_token_decoder,
         token_id_vocabulary=settings.provided.token_id_vocabulary,
+        aliases=settings.provided.aliases,
     )
     rerank = providers.Singleton(
         RerankService, catalog, cache, settings.provided.max_documents,

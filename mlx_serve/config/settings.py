@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     auto_download: bool = False
     auto_download_timeout_seconds: float = Field(default=600, gt=0)
     quantize_group_size: int = Field(default=64, ge=16)
-    aliases: dict[str, str] = Field(default_factory=dict)
+    # name -> repo id / installed name, or {model: ..., prompt_name: ...} binding a prompt.
+    aliases: dict[str, str | dict[str, str]] = Field(default_factory=dict)
     # Seconds a pull waits to connect to the Hub, and for each answer or chunk, before the
     # attempt counts as failed (and is retried with backoff).
     hub_timeout_seconds: float = Field(default=10, gt=0)
@@ -127,6 +128,18 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("aliases")
+    @classmethod
+    def _check_alias_bindings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, target in value.items():
+            if isinstance(target, dict) and (
+                not isinstance(target.get("model"), str) or not target["model"]
+                or set(target) - {"model", "prompt_name"}
+            ):
+                raise ValueError(f"alias '{name}' must be a model name or "
+                                 "{model: <name>, prompt_name: <prompt>}")
         return value
 
     @field_validator("log_level", mode="before")

@@ -11,7 +11,12 @@ EmbeddingInput = str | Sequence[int]
 
 @dataclass(frozen=True)
 class EmbedRequest:
-    """Inputs of one embedding call, validated for shape by the application service."""
+    """Inputs of one embedding call, validated for shape by the application service.
+
+    ``prompt``: the text of the model's own prompt (chosen by the application from the
+    model's prompts) to prepend to every text input, as sentence-transformers'
+    ``encode(prompt_name=...)`` does; never set together with ``instruction``.
+    """
 
     inputs: Sequence[EmbeddingInput]
     instruction: str | None = None
@@ -20,6 +25,7 @@ class EmbedRequest:
     # Keep only the last max_tokens tokens of each input, specials included (vLLM's
     # truncate_prompt_tokens); None: the model's maximum, cut at the end.
     max_tokens: int | None = None
+    prompt: str | None = None
 
 
 @dataclass(frozen=True)

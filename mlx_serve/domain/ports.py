@@ -18,6 +18,7 @@ from mlx_serve.domain.inference import (
     TokenizeResult,
 )
 from mlx_serve.domain.models import ModelInfo, ModelType
+from mlx_serve.domain.prompts import ModelPrompts
 
 
 class LoadedEmbeddingModel(Protocol):
@@ -38,6 +39,11 @@ class LoadedEmbeddingModel(Protocol):
 
     async def tokenize(self, texts: list[str]) -> TokenizeResult:
         """Token ids of each text exactly as ``embed`` would feed them (special tokens included)."""
+        ...
+
+    @property
+    def prompts(self) -> ModelPrompts:
+        """The prompts the model's checkpoint declares (empty when it has none)."""
         ...
 
     @property

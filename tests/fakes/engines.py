@@ -21,6 +21,7 @@ from mlx_serve.domain.inference import (
     TokenizeResult,
 )
 from mlx_serve.domain.models import ModelInfo
+from mlx_serve.domain.prompts import ModelPrompts
 
 DEFAULT_DIMENSIONS = 8
 
@@ -102,6 +103,10 @@ class FakeEmbeddingModel:
     def memory_bytes(self) -> int:
         return self._engine.memory_bytes
 
+    @property
+    def prompts(self) -> ModelPrompts:
+        return self._engine.prompts.get(self.info.name, ModelPrompts())
+
     async def embed(self, request: EmbedRequest) -> EmbedResult:
         await self._engine._in_request()
         native = self.info.dimensions or DEFAULT_DIMENSIONS
@@ -125,6 +130,8 @@ class FakeEmbeddingModel:
             text = item if isinstance(item, str) else " ".join(map(str, item))
             if request.instruction:
                 text = f"{request.instruction}\n{text}"
+            if request.prompt:
+                text = f"{request.prompt}{text}"
             vec = fake_vector(text, native)[:dims]
             norm = math.sqrt(sum(x * x for x in vec)) or 1.0
             vectors.append([x / norm for x in vec])
@@ -135,7 +142,14 @@ class FakeEmbeddingModel:
 
 
 class FakeEmbeddingEngine(_EngineBase):
-    """EmbeddingEngine port; ``load_counts[name]`` says how often each model was loaded."""
+    """EmbeddingEngine port; ``load_counts[name]`` says how often each model was loaded.
+
+    ``prompts[name]``: the prompts the model of that name declares (none by default).
+    """
+
+    def __init__(self, *, prompts: dict[str, ModelPrompts] | None = None, **knobs) -> None:
+        super().__init__(**knobs)
+        self.prompts = dict(prompts or {})
 
     async def load(self, model: ModelInfo) -> FakeEmbeddingModel:
         await self._load(model)

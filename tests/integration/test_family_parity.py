@@ -101,3 +101,20 @@ def test_fast_cpu_ops_agree_with_the_fused_kernels(served, compute):
     finally:
         backbone.fast_cpu_ops = was
     assert cosines(fast, other).min() >= 0.99999
+
+
+def test_half_precision_and_8_bit_conversions_stay_close(served, compute, tmp_path):
+    """``--dtype float16 --quantize 8`` of each family's layout: loads, and stays close."""
+    family, source, model = served
+    meta = compute.call(MlxConverter().convert, FetchedCheckpoint(source, str(source), None),
+                        tmp_path / "q8", ConversionOptions(dtype="float16", quantize_bits=8,
+                                                           quantize_group_size=32))
+    assert (meta["dtype"], meta["quantization"]) == ("float16", "8bit-g32")
+    info = ModelInfo(name=f"{family}-q8", source=str(source), size_bytes=0, created=0.0,
+                     path=tmp_path / "q8", **meta)
+    engine = MlxEmbeddingEngine(compute, max_batch_tokens=4096, dtype="float32", device="cpu")
+    quantized = engine.load_blocking(info)
+    assert quantized.memory_bytes < model.memory_bytes
+    close = cosines(quantized.embed_blocking(EmbedRequest(TEXTS)).vectors,
+                    model.embed_blocking(EmbedRequest(TEXTS)).vectors)
+    assert close.min() >= 0.99, (family, close)

@@ -60,11 +60,30 @@ def test_alias_resolves_through_the_basename_for_models_pulled_from_a_directory(
     assert cat.resolve("all-minilm").name == "all-MiniLM-L6-v2"
 
 
+def test_ollamas_names_of_the_new_families_resolve_to_their_checkpoints():
+    store = FakeModelStore([
+        make_info("nomic-embed-text-v1.5", source="nomic-ai/nomic-embed-text-v1.5"),
+        make_info("embeddinggemma-300m", source="google/embeddinggemma-300m"),
+    ])
+    cat, _, _ = catalog(store)
+    assert cat.resolve("nomic-embed-text").name == "nomic-embed-text-v1.5"
+    assert cat.resolve("EmbeddingGemma").name == "embeddinggemma-300m"
+
+
 def test_user_aliases_override_builtin_ones():
     store = FakeModelStore([make_info("mine"), make_info("Qwen3-Embedding-0.6B")])
     cat, _, _ = catalog(store, aliases={"Qwen3-Embedding": "org/mine", "fast": "mine"})
     assert cat.resolve("qwen3-embedding").name == "mine"
     assert cat.resolve("FAST").name == "mine"
+
+
+def test_an_alias_binding_a_prompt_resolves_to_its_model():
+    store = FakeModelStore([make_info("embeddinggemma-300m", source="google/embeddinggemma-300m")])
+    cat, _, _ = catalog(store, aliases={
+        "gemma-query": {"model": "embeddinggemma-300m", "prompt_name": "query"},
+        "gemma-doc": {"model": "google/embeddinggemma-300m", "prompt_name": "document"}})
+    assert cat.resolve("GEMMA-QUERY").name == "embeddinggemma-300m"
+    assert cat.resolve("gemma-doc").name == "embeddinggemma-300m"
 
 
 def test_exact_name_wins_over_case_insensitive_match():

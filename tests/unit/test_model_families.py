@@ -44,13 +44,15 @@ def test_an_unsupported_architecture_is_refused_naming_it_and_what_is_supported(
         registry.for_config(config)
     message = str(error.value)
     assert "gpt2" in message and "GPT2LMHeadModel" in message
-    for model_type in ("bert", "mpnet", "qwen3", "xlm-roberta"):
+    for model_type in ("bert", "gemma3_text", "modernbert", "mpnet", "nomic_bert", "qwen3",
+                       "xlm-roberta"):
         assert model_type in message
 
 
 @pytest.mark.parametrize(("model_type", "family"), [
     ("bert", "bert"), ("xlm-roberta", "xlm_roberta"), ("roberta", "xlm_roberta"),
-    ("mpnet", "mpnet"), ("qwen3", "qwen3"), ("BERT", "bert"),
+    ("mpnet", "mpnet"), ("qwen3", "qwen3"), ("BERT", "bert"), ("modernbert", "modernbert"),
+    ("nomic_bert", "nomic_bert"), ("gemma3_text", "gemma3_text"),
 ])
 def test_model_types_map_to_families(model_type, family):
     assert registry.for_config({"model_type": model_type}).name == family
@@ -143,3 +145,37 @@ def test_rope_base_is_read_from_either_place():
 
     assert rope_theta({"rope_theta": 20_000.0}) == 20_000.0
     assert rope_theta({"rope_parameters": {"rope_theta": 5e5, "rope_type": "default"}}) == 5e5
+
+
+def test_config_key_quirks_width_and_position_limit():
+    nomic = registry.by_name("nomic_bert")
+    config = {"model_type": "nomic_bert", "n_embd": 768, "n_positions": 8192}
+    assert (nomic.hidden_size(config), nomic.max_positions(config)) == (768, 8192)
+    roberta = registry.by_name("xlm_roberta")
+    config = {"hidden_size": 1024, "max_position_embeddings": 8194}
+    assert (roberta.hidden_size(config), roberta.max_positions(config)) == (1024, 8192)
+
+
+def test_gemma3_never_computes_in_float16():
+    from mlx_serve.adapters.mlx.runtime.placement import Runtime
+
+    forced = Runtime(dtype="float16", device="cpu")
+    assert forced.compute_dtype("gemma3_text") == mx.bfloat16
+    assert forced.compute_dtype("modernbert") == mx.float16
+    assert Runtime(dtype="auto", device="cpu").compute_dtype("gemma3_text") == mx.float32
+
+
+def test_modernbert_classifier_checkpoint_sets_its_heads_aside():
+    """ModernBertForSequenceClassification: backbone under ``model.``, head under ``head.`` and
+    ``classifier.`` (both kept beside the Model, never loaded into it)."""
+    family = registry.for_config({"model_type": "modernbert"})
+    config = dict(vocab_size=40, hidden_size=8, intermediate_size=16, num_hidden_layers=2,
+                  num_attention_heads=2)
+    backbone = family.build(config)
+    weights = {f"model.{k}": v for k, v in tree_flatten(backbone.parameters())}
+    weights.update({"head.dense.weight": mx.zeros((8, 8)), "head.norm.weight": mx.ones((8,)),
+                    "classifier.weight": mx.zeros((1, 8)), "classifier.bias": mx.zeros((1,))})
+    own, heads = split_weights(family, config, weights, backbone)
+    assert set(heads) == {"head.dense.weight", "head.norm.weight", "classifier.weight",
+                          "classifier.bias"}
+    assert set(own) == {k for k, _ in tree_flatten(backbone.parameters())}

@@ -91,3 +91,20 @@ def test_token_id_vocabulary(home, monkeypatch) -> None:
     monkeypatch.setenv("MLX_SERVE_TOKEN_ID_VOCABULARY", "o200k_base")
     with pytest.raises(SettingsError, match="MLX_SERVE_TOKEN_ID_VOCABULARY"):
         load_settings()
+
+
+def test_an_alias_may_bind_a_prompt(home) -> None:
+    (home / "config.yaml").write_text(
+        "aliases:\n  mini: all-MiniLM-L6-v2\n"
+        "  embeddinggemma-query: {model: embeddinggemma-300m, prompt_name: query}\n")
+    assert load_settings().aliases == {
+        "mini": "all-MiniLM-L6-v2",
+        "embeddinggemma-query": {"model": "embeddinggemma-300m", "prompt_name": "query"}}
+
+
+@pytest.mark.parametrize("entry", ["{prompt_name: query}", "{model: x, prompt: query}",
+                                   "{model: '', prompt_name: query}"])
+def test_a_malformed_alias_binding_is_a_clear_error(home, entry) -> None:
+    (home / "config.yaml").write_text(f"aliases:\n  q: {entry}\n")
+    with pytest.raises(SettingsError, match="aliases"):
+        load_settings()

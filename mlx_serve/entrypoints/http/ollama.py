@@ -91,6 +91,8 @@ async def embed(request: Request) -> HTTPResponse:
         dimensions=body.dimensions,
         truncate=body.truncate,
         keep_alive=keep_alive_seconds(body.keep_alive),
+        prompt_name=body.prompt_name,
+        input_type=body.input_type,
     )
     vectors = _normalized(result.vectors, body.model)
     return json({

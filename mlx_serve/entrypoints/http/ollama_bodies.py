@@ -74,6 +74,8 @@ class EmbedBody(RequestBody):
     dimensions: StrictInt | None = None
     keep_alive: Any = None
     options: Any = None
+    input_type: StrictStr | None = None
+    prompt_name: StrictStr | None = None
 
 
 class LegacyEmbeddingsBody(RequestBody):

@@ -38,6 +38,8 @@ class EmbeddingsBody(RequestBody):
     token_id_vocabulary: Literal["cl100k_base", "model"] | None = None
     # vLLM's: keep only the last N tokens of each input (-1: the model's maximum).
     truncate_prompt_tokens: StrictInt | None = None
+    input_type: StrictStr | None = None
+    prompt_name: StrictStr | None = None
 
 
 class TokenizeBody(RequestBody):

@@ -34,6 +34,8 @@ SENTENCE_TRANSFORMERS_FILES = (
     "sentence_bert_config.json",
     "config_sentence_transformers.json",
 )
+
+
 @dataclass(frozen=True)
 class Pooling:
     """How token states become one vector (sentence-transformers' Pooling + Normalize)."""
@@ -96,26 +98,10 @@ def infer_type(
     return ModelType.EMBEDDING
 
 
-def pooling_of(directory: Path, family: Family) -> Pooling:
-    """Pooling from modules.json + 1_Pooling/config.json, as sentence-transformers reads it.
-
-    Without those files: the family's default (Qwen3: last token + L2, its recipe; encoders:
-    mean without normalisation, what sentence-transformers falls back to).
-    """
-    modules = read_json(directory / "modules.json")
-    if not modules:
-        return Pooling(family.default_pooling, family.default_pooling == "lasttoken")
-    types = [str(m.get("type", "")) for m in modules] if isinstance(modules, list) else []
-    unsupported = [t for t in types if t.rsplit(".", 1)[-1] not in
-                   {"Transformer", "Pooling", "Normalize"}]
-    if unsupported:
-        raise UnsupportedModel(f"sentence-transformers modules not supported: {unsupported}")
-    normalize = any(t.endswith("Normalize") for t in types)
-    pooling_path = next(
-        (str(m.get("path")) for m in modules if str(m.get("type", "")).endswith("Pooling")),
-        "1_Pooling",
-    )
-    pooling = read_json(directory / pooling_path / "config.json")
+def pooling_mode(pooling: dict[str, Any], fallback: str) -> str:
+    """The mode a sentence-transformers Pooling config.json selects ("cls", "lasttoken",
+    "max", "mean"), ``fallback`` when it selects none; raises UnsupportedModel for modes we
+    do not compute."""
     for key, mode in (
         ("pooling_mode_cls_token", "cls"),
         ("pooling_mode_lasttoken", "lasttoken"),
@@ -123,17 +109,17 @@ def pooling_of(directory: Path, family: Family) -> Pooling:
         ("pooling_mode_mean_tokens", "mean"),
     ):
         if pooling.get(key):
-            return Pooling(mode, normalize)
+            return mode
     if pooling.get("pooling_mode_mean_sqrt_len_tokens") or pooling.get(
         "pooling_mode_weightedmean_tokens"
     ):
         raise UnsupportedModel("pooling mode not supported (mean_sqrt_len / weighted mean)")
-    return Pooling(family.default_pooling, normalize)
+    return fallback
 
 
 def max_length_of(directory: Path, config: dict[str, Any], family: Family) -> int:
     """Longest input in tokens: ST max_seq_length, tokenizer limit, then position table."""
-    positions = int(config.get("max_position_embeddings", 512)) - family.position_offset
+    positions = family.max_positions(config)
     st_length = read_json(directory / "sentence_bert_config.json").get("max_seq_length")
     if isinstance(st_length, int) and st_length > 0:
         return min(st_length, positions)

@@ -15,7 +15,7 @@ from typing import Any
 from loguru import logger
 
 from mlx_serve.adapters.mlx.convert import checkpoint as ckpt
-from mlx_serve.adapters.mlx.models.registry import Family
+from mlx_serve.adapters.mlx.models.registry import Family, by_name
 from mlx_serve.domain.errors import InvalidRequest, UnsupportedModel
 from mlx_serve.domain.models import ModelType
 from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint
@@ -51,9 +51,15 @@ class MlxConverter:
             self._copy_converted(source_dir, destination)
             return self._metadata(source_dir, config, section)
         family = ckpt.family_of(config)  # refused before anything is written
-        destination.mkdir(parents=True, exist_ok=True)
         model_type = ckpt.infer_type(config, source_dir, checkpoint.source, options.model_type)
         dtype = self._check_options(options)
+        if dtype == "float16" and not family.float16_ok:
+            raise InvalidRequest(
+                f"{family.name} models cannot run in float16 (their activations overflow it); "
+                "use bfloat16 or float32", param="dtype")
+        if model_type is ModelType.EMBEDDING:
+            _read_pipeline(source_dir, family)  # refused before anything is written
+        destination.mkdir(parents=True, exist_ok=True)
         weight_files = sorted(source_dir.glob("*.safetensors"))
         if not weight_files:
             raise UnsupportedModel(
@@ -103,7 +109,17 @@ class MlxConverter:
 
     @staticmethod
     def _copy_side_files(source_dir: Path, destination: Path) -> None:
-        for name in ckpt.TOKENIZER_FILES + ckpt.SENTENCE_TRANSFORMERS_FILES:
+        from mlx_serve.adapters.mlx.pipeline.st_pipeline import module_files
+
+        # module_files: every module folder the pipeline declares (Pooling, Dense weights).
+        # An embedding model's pipeline was checked already; a reranker's is never run.
+        try:
+            declared = module_files(source_dir)
+        except UnsupportedModel:
+            declared = []
+        names = dict.fromkeys([*ckpt.TOKENIZER_FILES, *ckpt.SENTENCE_TRANSFORMERS_FILES,
+                               *declared])
+        for name in names:
             if (source_dir / name).is_file():
                 (destination / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source_dir / name, destination / name)
@@ -120,16 +136,28 @@ class MlxConverter:
                   ) -> dict[str, Any]:
         model_type = ModelType(section["type"])
         quantization = section.get("quantization")
+        dimensions = None
+        if model_type is ModelType.EMBEDDING:
+            family = by_name(str(section.get("family")))
+            # The served width: the last Dense layer's output (EmbeddingGemma), else hidden.
+            dimensions = _read_pipeline(directory, family).dimensions(family.hidden_size(config))
         return {
             "type": model_type,
             "architecture": section["architecture"],
-            "dimensions": int(config["hidden_size"])
-            if model_type is ModelType.EMBEDDING else None,
+            "dimensions": dimensions,
             "max_length": int(section["max_length"]),
             "dtype": section["dtype"],
             "quantization": f"{quantization['bits']}bit-g{quantization['group_size']}"
             if quantization else None,
         }
+
+
+def _read_pipeline(directory: Path, family: Family):  # -> st_pipeline.SentencePipeline
+    """The sentence-transformers pipeline ``directory`` declares (Dense layers read, so MLX
+    loads); raises UnsupportedModel for modules, pooling modes or Dense layers we cannot run."""
+    from mlx_serve.adapters.mlx.pipeline.st_pipeline import family_pipeline
+
+    return family_pipeline(directory, family)
 
 
 def _write_weights(family: Family, config: dict[str, Any], files: list[Path],

@@ -14,6 +14,7 @@ from mlx_serve.domain.errors import ModelLoadError, WrongModelType
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult, TokenizeResult
 from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 from mlx_serve.domain.models import ModelInfo, ModelType
+from mlx_serve.domain.prompts import ModelPrompts
 
 
 class MlxEmbeddingModel:
@@ -23,6 +24,8 @@ class MlxEmbeddingModel:
         self.info = info
         self._compute = compute
         self._session = session  # an EmbeddingSession; only touched on the compute thread
+        # Plain data read at load, so the event loop may read it.
+        self._prompts: ModelPrompts = getattr(session, "model_prompts", ModelPrompts())
         # Concurrent embed() calls are merged into shared passes (see request_merger).
         self.merger = RequestMerger(compute, self._live_session)
 
@@ -58,6 +61,11 @@ class MlxEmbeddingModel:
         if self._session is None:
             raise ModelLoadError(f"model '{self.info.name}' was unloaded")
         return TokenizeResult([e.ids for e in self._session.tokenizer.encode(texts)])
+
+    @property
+    def prompts(self) -> ModelPrompts:
+        """The prompts of the checkpoint's config_sentence_transformers.json."""
+        return self._prompts
 
     @property
     def memory_bytes(self) -> int:

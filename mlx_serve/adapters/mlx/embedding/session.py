@@ -12,12 +12,8 @@ import mlx.core as mx
 import numpy as np
 from loguru import logger
 
-from mlx_serve.adapters.mlx.convert.checkpoint import (
-    pooling_of,
-    read_json,
-)
 from mlx_serve.adapters.mlx.models.loading import compute_dtype_of, load_module, use_fast_cpu_ops
-from mlx_serve.adapters.mlx.pipeline.pooling import pool
+from mlx_serve.adapters.mlx.pipeline.st_pipeline import family_pipeline
 from mlx_serve.adapters.mlx.pipeline.tokenization import Encoded, TextTokenizer
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
@@ -27,6 +23,7 @@ from mlx_serve.domain.errors import (
     MlxServeError,
 )
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult
+from mlx_serve.domain.prompts import ModelPrompts
 
 
 class EmbeddingSession:
@@ -40,7 +37,8 @@ class EmbeddingSession:
         with mx.stream(self.device):
             self.module = load_module(directory, dtype)
         self.family = self.module.family.name
-        self.pooling = pooling_of(directory, self.module.family)
+        # Pooling, Dense layers and Normalize as modules.json declares them (st_pipeline).
+        self.pipeline = family_pipeline(directory, self.module.family)
         self.left_padded = self.module.family.left_padded
         # Qwen3-Embedding pools the final <|endoftext|>; its tokenizer appends it, but a
         # tokenizer.json without that post-processor would silently degrade every vector.
@@ -51,22 +49,29 @@ class EmbeddingSession:
             logger.warning("{}: the tokenizer does not append <|endoftext|>; appending it",
                            directory.name)
         self.vocab_size = int(self.module.config.get("vocab_size", 0))
-        self.dimensions = int(self.module.config["hidden_size"])
-        self.prompts = read_json(directory / "config_sentence_transformers.json").get("prompts")
+        self.dimensions = self.pipeline.dimensions(
+            self.module.family.hidden_size(self.module.config))
+        self.prompts = self.pipeline.prompts
+        self.model_prompts = ModelPrompts(self.pipeline.prompts,
+                                          self.pipeline.default_prompt_name)
         self.forward_batches = 0  # forward passes run so far (observability, tests)
         fast = runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32 \
             and use_fast_cpu_ops(self.module.backbone)
+        steps = "".join(" + normalize" if step == "normalize" else " + dense"
+                        for step in self.pipeline.steps)
         logger.info("loaded {} ({}, {}, pooling {}{}, max {} tokens{})", directory.name,
-                    self.family, dtype, self.pooling.mode,
-                    " + normalize" if self.pooling.normalize else "", max_length,
+                    self.family, dtype, self.pipeline.pooling, steps, max_length,
                     ", vectorised CPU ops" if fast else "")
 
     @property
     def memory_bytes(self) -> int:
         return self.module.memory_bytes
 
-    def format_text(self, text: str, instruction: str | None) -> str:
-        """Apply the instruction as the model's recipe says (never silently)."""
+    def format_text(self, text: str, instruction: str | None, prompt: str | None = None) -> str:
+        """Apply the prompt (the text of one of the model's own prompts, prepended as
+        sentence-transformers does) or the instruction as the model's recipe says."""
+        if prompt:
+            return f"{prompt}{text}"
         if not instruction:
             return text
         if self.family == "qwen3":
@@ -77,7 +82,7 @@ class EmbeddingSession:
 
     def encode_inputs(self, request: EmbedRequest) -> list[Encoded]:
         """Token ids of every input (texts tokenised, id lists validated), request order."""
-        texts = {i: self.format_text(x, request.instruction)
+        texts = {i: self.format_text(x, request.instruction, request.prompt)
                  for i, x in enumerate(request.inputs) if isinstance(x, str)}
         max_length = self.tokenizer.max_length
         keep = request.max_tokens if request.max_tokens and request.max_tokens < max_length \
@@ -168,5 +173,5 @@ class EmbeddingSession:
         ids_array = mx.array(ids, dtype=mx.int32)
         mask_array = mx.array(mask, dtype=mx.int32)
         states = self.module.backbone(ids_array, mask_array)
-        pooled = pool(states, mask_array, self.pooling, left_padded=self.left_padded)
-        return np.array(pooled.astype(mx.float32))
+        vectors = self.pipeline.vectors(states, mask_array, left_padded=self.left_padded)
+        return np.array(vectors.astype(mx.float32))

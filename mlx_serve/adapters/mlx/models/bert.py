@@ -19,7 +19,9 @@ from mlx_serve.adapters.mlx.models.masks import padding_mask
 PREFIX = "bert."
 # Tensors of pre-training heads and buffers that inference never reads.
 DROPPED = ("cls.", "lm_head.", "position_ids", "embeddings.position_ids")
-# Parameters ``classify`` reads that an embedding checkpoint may lack (see loading).
+# Parameters an embedding checkpoint may lack (the pooler: only ``classify`` reads it), and
+# which of them ``classify`` needs (a cross-encoder without them is refused at load).
+OPTIONAL_PARAMETERS = ("pooler.",)
 CLASSIFY_USES = ("pooler.",)
 
 
@@ -169,7 +171,7 @@ def sanitize(weights: dict[str, mx.array], config: dict[str, Any]) -> dict[str, 
 
 
 def classify(model: Model, hidden: mx.array, heads: dict[str, mx.array],
-             config: dict[str, Any]) -> mx.array:
+             config: dict[str, Any], attention_mask: mx.array | None = None) -> mx.array:
     """BertForSequenceClassification: classifier(pooler(hidden[:, 0]))."""
     return linear(model.pooler(hidden), heads, "classifier")
 

@@ -25,9 +25,13 @@ from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.domain.errors import MlxServeError, ModelLoadError
 
 DTYPES = {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}
-# Parameters a checkpoint may lack: sentence-transformers BERTs often ship without the
-# (unused) pooler; the Model keeps its initial values and never reads them for embeddings.
-OPTIONAL_PREFIXES = ("pooler.",)
+
+
+def optional_prefixes(family: Family) -> tuple[str, ...]:
+    """Parameters a checkpoint may lack (a family module's ``OPTIONAL_PARAMETERS``): e.g.
+    sentence-transformers BERTs ship without the pooler, which only ``classify`` reads; the
+    Model keeps its initial values there."""
+    return tuple(getattr(family.module(), "OPTIONAL_PARAMETERS", ()))
 
 
 @dataclass
@@ -38,7 +42,7 @@ class LoadedModule:
     backbone: nn.Module
     config: dict[str, Any]
     heads: dict[str, mx.array] = field(default_factory=dict)
-    # Optional parameters (OPTIONAL_PREFIXES) the checkpoint lacked: they hold init values.
+    # Optional parameters (optional_prefixes) the checkpoint lacked: they hold init values.
     missing: tuple[str, ...] = ()
 
     @property
@@ -72,7 +76,7 @@ def split_weights(
     wanted = {name for name, _ in tree_flatten(backbone.parameters())}
     heads = {k: v for k, v in renamed.items() if k.startswith(HEAD_PREFIXES)}
     own = {k: v for k, v in renamed.items() if k in wanted}
-    missing = {m for m in wanted - set(own) if not m.startswith(OPTIONAL_PREFIXES)}
+    missing = {m for m in wanted - set(own) if not m.startswith(optional_prefixes(family))}
     if missing:
         raise ValueError(f"checkpoint lacks weights: {sorted(missing)[:5]}")
     return own, heads
@@ -106,7 +110,7 @@ def load_module(directory: Path, compute_dtype: mx.Dtype | None = None) -> Loade
     own = [(k, v) for k, v in weights.items() if not k.startswith(HEAD_PREFIXES)]
     stored = {k for k, _ in own}
     missing = tuple(n for n, _ in tree_flatten(backbone.parameters())
-                    if n.startswith(OPTIONAL_PREFIXES) and n not in stored)
+                    if n.startswith(optional_prefixes(family)) and n not in stored)
     try:
         backbone.load_weights(own, strict=not missing)
     except ValueError as error:

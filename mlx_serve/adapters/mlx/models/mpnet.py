@@ -17,6 +17,7 @@ from mlx_serve.adapters.mlx.models.attention import attend, merge_heads, split_h
 from mlx_serve.adapters.mlx.models.masks import padding_mask
 from mlx_serve.adapters.mlx.models.xlm_roberta import roberta_positions
 
+OPTIONAL_PARAMETERS = bert.OPTIONAL_PARAMETERS  # the unused pooler
 PREFIX = "mpnet."
 MAX_DISTANCE = 128  # transformers' MPNet bucketing constant
 PADDING_IDX = 1

@@ -13,10 +13,15 @@ Adding a family is one module ``models/<name>.py`` and one ``Family(...)`` line 
   ``fast_cpu_ops`` the engines set on the CPU in float32 (vectorised activations, fast_ops).
 - ``sanitize(weights, config) -> weights``: Hugging Face checkpoint names to the Model's
   parameter names (prefix stripped, legacy names mapped, unused tensors such as MLM heads
-  dropped); task heads stay under their Hugging Face names (``classifier.*``, ``score.*``,
-  ``lm_head.*``: see ``HEAD_PREFIXES``), are kept beside the Model and never quantized.
-- optional ``classify(model, hidden, heads, config) -> logits`` (batch, labels): the
-  sequence-classification head of a cross-encoder, from the last hidden states.
+  dropped); task heads stay under their Hugging Face names (``classifier.*``, ``head.*``,
+  ``score.*``, ``lm_head.*``: see ``HEAD_PREFIXES``), are kept beside the Model and never
+  quantized.
+- optional ``classify(model, hidden, heads, config, attention_mask) -> logits`` (batch,
+  labels): the sequence-classification head of a cross-encoder, from the last hidden states
+  (and the mask, for heads that mean-pool: ModernBERT's ``classifier_pooling: mean``);
+  ``CLASSIFY_USES``: prefixes of Model parameters it reads.
+- optional ``OPTIONAL_PARAMETERS``: prefixes of Model parameters a checkpoint may lack (BERT's
+  pooler, which sentence-transformers checkpoints drop); they keep their initial values.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from typing import Any
 
 from mlx_serve.domain.errors import UnsupportedModel
 
-HEAD_PREFIXES = ("classifier.", "lm_head.", "score.")
+# ``head.``: ModernBertForSequenceClassification's dense + norm before ``classifier``.
+HEAD_PREFIXES = ("classifier.", "head.", "lm_head.", "score.")
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,24 @@ class Family:
     default_pooling: str = "mean"  # without modules.json (sentence-transformers' fallback)
     position_offset: int = 0  # position-table rows the model never uses for tokens
     default_max_length: int | None = None  # cap without sentence_bert_config.json
+    # False where float16 overflows the activations (Gemma3): a GPU computes in bfloat16
+    # even when float16 is asked for, and converting to float16 is refused.
+    float16_ok: bool = True
+    # config.json keys of the width and the position limit (NomicBERT: GPT-2 style names).
+    hidden_key: str = "hidden_size"
+    positions_key: str = "max_position_embeddings"
 
     @property
     def left_padded(self) -> bool:
         return self.padding == "left"
+
+    def hidden_size(self, config: dict[str, Any]) -> int:
+        """The width of the last hidden states."""
+        return int(config[self.hidden_key])
+
+    def max_positions(self, config: dict[str, Any]) -> int:
+        """How many tokens the model reads at most (position table, or rotary context)."""
+        return int(config.get(self.positions_key, 512)) - self.position_offset
 
     def module(self) -> ModuleType:
         """The family's model module (imports MLX)."""
@@ -74,6 +94,15 @@ FAMILIES: tuple[Family, ...] = (
     # Qwen3: causal decoder trained in bf16; last-token pooling; left padding.
     Family("qwen3", ("qwen3",), padding="left", half_dtype="bfloat16",
            default_pooling="lasttoken", default_max_length=8192),
+    # ModernBERT (gte-modernbert, granite-embedding-r2; ForSequenceClassification: rerankers
+    # such as gte-reranker-modernbert): rotary, local/global attention, no token types.
+    Family("modernbert", ("modernbert",)),
+    # NomicBERT (nomic-embed-text-v1/v1.5): its auto_map remote code is never run; our module
+    # reads its GPT-2 style config (n_embd, n_positions).
+    Family("nomic_bert", ("nomic_bert",), hidden_key="n_embd", positions_key="n_positions"),
+    # Gemma3 text with bidirectional attention (EmbeddingGemma): trained in bf16, and its
+    # activations overflow float16.
+    Family("gemma3_text", ("gemma3_text",), half_dtype="bfloat16", float16_ok=False),
 )
 
 

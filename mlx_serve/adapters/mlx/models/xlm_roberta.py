@@ -12,6 +12,7 @@ import mlx.core as mx
 
 from mlx_serve.adapters.mlx.models import bert
 
+OPTIONAL_PARAMETERS = bert.OPTIONAL_PARAMETERS  # the unused pooler
 PREFIX = "roberta."
 
 
@@ -41,7 +42,7 @@ def sanitize(weights: dict[str, mx.array], config: dict[str, Any]) -> dict[str, 
 
 
 def classify(model: Model, hidden: mx.array, heads: dict[str, mx.array],
-             config: dict[str, Any]) -> mx.array:
+             config: dict[str, Any], attention_mask: mx.array | None = None) -> mx.array:
     """RobertaClassificationHead: out_proj(tanh(dense(hidden[:, 0])))."""
     x = mx.tanh(bert.linear(hidden[:, 0], heads, "classifier.dense"))
     return bert.linear(x, heads, "classifier.out_proj")

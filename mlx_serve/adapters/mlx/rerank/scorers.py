@@ -96,8 +96,8 @@ class Qwen3Scorer:
 
 
 class CrossEncoderScorer:
-    """Sequence classification (BERT, XLM-R... : the family module's ``classify`` head over
-    the last hidden states), then sigmoid or softmax.
+    """Sequence classification (BERT, XLM-R, ModernBERT: the family module's ``classify``
+    head over the last hidden states), then sigmoid or softmax.
 
     One label: sigmoid(logit). Several labels: softmax, and the probability of the label
     ``id2label`` names as relevant (``LABEL_1``, ``yes``, ``relevant``...), else label 1.
@@ -150,7 +150,8 @@ class CrossEncoderScorer:
             hidden = self.body(ids, attention, token_type_ids=type_ids)
         else:
             hidden = self.body(ids, attention)
-        logits = self.classify(self.body, hidden, self.heads, self.config).astype(mx.float32)
+        logits = self.classify(self.body, hidden, self.heads, self.config,
+                               attention_mask=attention).astype(mx.float32)
         if self.num_labels == 1:
             scores = mx.sigmoid(logits[:, 0])
         else:

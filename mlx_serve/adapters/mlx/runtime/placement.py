@@ -43,13 +43,16 @@ class Runtime:
         return mx.cpu
 
     def compute_dtype(self, family: str):  # -> mx.Dtype
-        """float32 on the CPU; on a GPU the family's half dtype (registry); or forced."""
+        """float32 on the CPU; on a GPU the family's half dtype (registry); or forced (float16
+        becomes bfloat16 for families that overflow it)."""
         import mlx.core as mx
 
         name = self.dtype
         if name == "auto":
             on_cpu = self.mlx_device() == mx.cpu
             name = "float32" if on_cpu else by_name(family).half_dtype
+        elif name == "float16" and not by_name(family).float16_ok:
+            name = "bfloat16"  # float16 overflows this family's activations (Gemma3)
         return {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}[name]
 
 

@@ -1,5 +1,5 @@
 """``POST /v1/embeddings`` (also ``/embeddings``): the OpenAI embeddings API, plus
-``instruction``, ``truncate`` and ``token_id_vocabulary``."""
+``instruction``, ``truncate``, ``token_id_vocabulary``, ``input_type`` and ``prompt_name``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ async def create_embeddings(request: Request) -> HTTPResponse:
         truncate=body.truncate,
         token_id_vocabulary=body.token_id_vocabulary,
         truncate_prompt_tokens=body.truncate_prompt_tokens,
+        prompt_name=body.prompt_name,
+        input_type=body.input_type,
     )
     vectors = np.asarray(result.vectors, dtype=np.float32)
     if vectors.ndim != 2:
