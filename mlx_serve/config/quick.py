@@ -31,6 +31,7 @@ class QuickSettings:
     port: int = 8000
     models_dir: Path | None = None
     graceful_timeout_seconds: float = 30.0
+    drain_seconds: float = 0.0
     aliases: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -52,6 +53,7 @@ class QuickSettings:
             port=settings.port,
             models_dir=settings.models_path,
             graceful_timeout_seconds=settings.graceful_timeout_seconds,
+            drain_seconds=settings.drain_seconds,
             aliases=dict(settings.aliases),
         )
 
@@ -102,6 +104,7 @@ def _read(given: dict[str, Any]) -> QuickSettings:
         port=_number(value("port"), 8000, integer=True, low=0, high=65535),
         models_dir=_path(models) if models is not None else home_path / "models",
         graceful_timeout_seconds=_number(value("graceful_timeout_seconds"), 30.0, positive=True),
+        drain_seconds=_number(value("drain_seconds"), 0.0, low=0),
         aliases=dict(aliases),
     )
 

@@ -82,7 +82,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 def test_only_the_reference_blas_warns_with_the_real_setting_names():
     result = _python(
-        "from mlx_serve.adapters.mlx import blas\n"
+        "from mlx_serve.adapters.mlx.runtime import blas\n"
         "blas._candidates = lambda: []  # a machine with no optimised BLAS\n"
         "print(blas.activate_blas(None))"
     )
@@ -99,6 +99,6 @@ def test_pip_installed_mkl_is_a_candidate(tmp_path):
     (tmp_path / "lib" / "libmkl_rt.so.3").write_bytes(b"")
     result = _python(
         f"import sys; sys.prefix = {str(tmp_path)!r}\n"
-        "from mlx_serve.adapters.mlx import blas; print(blas._candidates())"
+        "from mlx_serve.adapters.mlx.runtime import blas; print(blas._candidates())"
     )
     assert str(tmp_path / "lib" / "libmkl_rt.so.3") in result.stdout

@@ -18,6 +18,7 @@ from mlx_serve.bootstrap.operations import operations_options
 from mlx_serve.config.settings import load_settings
 from mlx_serve.domain.inference import EmbedResult
 from mlx_serve.entrypoints.http.app import create_app
+from mlx_serve.entrypoints.http.guards import RequestGuards
 from mlx_serve.entrypoints.http.logging import configure_logging
 from mlx_serve.entrypoints.http.server import serve
 from mlx_serve.entrypoints.http.services import HttpServices
@@ -74,13 +75,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # Keys, CORS, log level and format come from MLX_SERVE_* as in the real server.
+    # Keys, CORS, origins, log level and format come from MLX_SERVE_* as in the real server.
     settings = load_settings(host="127.0.0.1")
     configure_logging(settings.log_level, fmt=settings.log_format)
     metrics = PrometheusMetrics()
     app = create_app(
         build_services(metrics), name="mlx-serve-fake", max_request_bytes=MAX_REQUEST_BYTES,
         ops=operations_options(settings, metrics),
+        request_guards=RequestGuards.of(settings.allowed_origins, settings.allowed_hosts),
     )
     serve(app, "127.0.0.1", args.port)
 

@@ -33,6 +33,8 @@ def test_stop_waits_for_drain_plus_graceful_timeout(monkeypatch, tmp_path, drain
     def make_context(settings):
         return CliContext(settings=settings, catalog=None, serve=None, lifecycle=lifecycle)
 
+    # stop takes the light path (QuickSettings); patch both in case that changes.
     monkeypatch.setattr(entry, "_cli_context", make_context)
+    monkeypatch.setattr(entry, "_quick_cli_context", make_context)
     entry.main(["stop"])
     assert lifecycle.timeouts == [expected + STOP_MARGIN_SECONDS]
