@@ -1,4 +1,4 @@
-"""MlxEmbeddingEngine: the EmbeddingEngine port on MLX (BERT family, XLM-R, Qwen3-Embedding)."""
+"""MlxEmbeddingEngine: the EmbeddingEngine port on MLX (every family in models/registry.py)."""
 
 from __future__ import annotations
 

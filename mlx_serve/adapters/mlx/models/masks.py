@@ -16,15 +16,18 @@ def masked_value(dtype: mx.Dtype) -> float:
     return -0.5 * float(mx.finfo(dtype).max)
 
 
+def additive(keep: mx.array, dtype: mx.Dtype) -> mx.array:
+    """A boolean "may attend" mask as the additive mask every attention here takes."""
+    return mx.where(keep, mx.array(0, dtype=dtype), mx.array(masked_value(dtype), dtype=dtype))
+
+
 def padding_mask(attention_mask: mx.array, dtype: mx.Dtype) -> mx.array:
     """(batch, 1, 1, length): 0 on real keys, masked_value on padding (bidirectional)."""
-    keep = attention_mask[:, None, None, :] > 0
-    return mx.where(keep, mx.array(0, dtype=dtype), mx.array(masked_value(dtype), dtype=dtype))
+    return additive(attention_mask[:, None, None, :] > 0, dtype)
 
 
 def causal_padding_mask(attention_mask: mx.array, dtype: mx.Dtype) -> mx.array:
     """(batch, 1, length, length): causal, and hiding padding keys."""
     length = attention_mask.shape[1]
     causal = mx.tril(mx.ones((length, length), dtype=mx.bool_))
-    keep = causal[None, None, :, :] & (attention_mask[:, None, None, :] > 0)
-    return mx.where(keep, mx.array(0, dtype=dtype), mx.array(masked_value(dtype), dtype=dtype))
+    return additive(causal[None, None, :, :] & (attention_mask[:, None, None, :] > 0), dtype)

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import mlx.core as mx
 import mlx.nn as nn
 
+from mlx_serve.adapters.mlx.models.masks import additive
+
 KV = tuple[mx.array, mx.array]
 
 
@@ -70,12 +72,11 @@ def _layer(
     return x + layer.mlp(layer.post_attention_layernorm(x)), kv
 
 
-def head_cache(body: nn.Module, ids: Sequence[int], mask_value: float) -> list[KV]:
+def head_cache(body: nn.Module, ids: Sequence[int]) -> list[KV]:
     """Keys and values of the shared head, per layer (one causal pass over one row)."""
     length = len(ids)
     x = body.embed_tokens(mx.array([list(ids)]))
-    causal = mx.tril(mx.ones((length, length), dtype=mx.bool_))
-    mask = mx.where(causal, 0.0, mask_value).astype(x.dtype)[None, None]
+    mask = additive(mx.tril(mx.ones((length, length), dtype=mx.bool_)), x.dtype)[None, None]
     cache: list[KV] = []
     for layer in body.layers:
         x, kv = _layer(layer, x, None, 0, mask)
@@ -85,7 +86,7 @@ def head_cache(body: nn.Module, ids: Sequence[int], mask_value: float) -> list[K
 
 
 def last_hidden(
-    body: nn.Module, cache: list[KV], ids: mx.array, lengths: mx.array, mask_value: float
+    body: nn.Module, cache: list[KV], ids: mx.array, lengths: mx.array
 ) -> mx.array:
     """Final hidden state at each row's last real token; rows are right-padded tails."""
     offset = int(cache[0][0].shape[2])
@@ -95,7 +96,7 @@ def last_hidden(
     real = positions[None, :] < lengths[:, None]  # (batch, length) real keys
     causal = positions[None, :] <= positions[:, None]  # (length, length)
     allowed = causal[None, None] & real[:, None, None, :]
-    tail = mx.where(allowed, 0.0, mask_value).astype(x.dtype)
+    tail = additive(allowed, x.dtype)
     shared = mx.zeros((batch, 1, length, offset), dtype=x.dtype)
     mask = mx.concatenate([shared, tail], axis=-1)
     for layer, head in zip(body.layers, cache, strict=True):

@@ -12,7 +12,6 @@ import mlx.nn as nn
 import numpy as np
 
 from mlx_serve.adapters.mlx.models.loading import LoadedModule, use_fast_cpu_ops
-from mlx_serve.adapters.mlx.models.masks import masked_value
 from mlx_serve.adapters.mlx.rerank.qwen3_prefix import common_prefix_length, head_cache, last_hidden
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 from mlx_serve.domain.errors import ModelLoadError
@@ -49,7 +48,6 @@ class Qwen3Scorer:
         mx.eval(self.yes_no)
         # The full lm_head (vocab x hidden) is no longer needed: drop it from memory.
         module.heads = {}
-        self.dtype = self.body.norm.weight.dtype
 
     def _embedding_rows(self, yes_id: int, no_id: int) -> mx.array:
         embedding = self.body.embed_tokens
@@ -82,14 +80,13 @@ class Qwen3Scorer:
         shared = common_prefix_length(rows)
         if shared == 0:
             return None
-        negative = masked_value(self.dtype)
-        cache = head_cache(self.body, rows[0][:shared], negative)
+        cache = head_cache(self.body, rows[0][:shared])
         tails = [row[shared:] for row in rows]
         scores = [0.0] * len(rows)
         for batch in plan_batches([len(t) for t in tails], max_batch_tokens):
             ids, _ = pad_rows([tails[i] for i in batch.indices], batch.length, 0, left=False)
             lengths = mx.array([len(tails[i]) for i in batch.indices])
-            hidden = last_hidden(self.body, cache, mx.array(ids), lengths, negative)
+            hidden = last_hidden(self.body, cache, mx.array(ids), lengths)
             for index, score in zip(batch.indices, self._project(hidden), strict=True):
                 scores[index] = float(score)
         return scores
