@@ -1,7 +1,7 @@
 """The composition root of the light commands (`status`, `stop`, `list`, `show`).
 
 Standard-library adapters only: no container, no MLX, no Sanic, no huggingface_hub, no
-pydantic (decision 0011). These commands read installed models and PID files; they never pull,
+pydantic (decision 18). These commands read installed models and PID files; they never pull,
 so their catalog has no repositories and no converter.
 """
 

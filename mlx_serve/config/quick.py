@@ -1,7 +1,7 @@
 """The few settings `status`, `stop`, `list` and `show` need, read without pydantic.
 
 Those commands answer in a fraction of a second only if they import nothing heavy, and
-pydantic-settings alone costs about half a second to import (decision 0011). This reader
+pydantic-settings alone costs about half a second to import (decision 18). This reader
 follows the same precedence as ``Settings`` (flag > environment > config.yaml > default) for
 its fields, accepts only plainly valid values, and hands anything else to the full
 ``load_settings``, so a bad value gets exactly the error it gets everywhere else.

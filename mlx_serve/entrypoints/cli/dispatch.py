@@ -22,7 +22,7 @@ def dispatch(
     """Run ``args.handler``; expected failures become one line on stderr and exit code 1.
 
     Commands marked ``quick`` get ``make_quick_context`` (no pydantic, no container; see
-    decision 0011) when one is given.
+    decision 18) when one is given.
     """
     from mlx_serve.config.errors import SettingsError
     from mlx_serve.domain.errors import MlxServeError

@@ -7,5 +7,5 @@ Each module defines ``register(subparsers)``, which adds its subparser and sets 
 - ``settings_overrides(args) -> dict`` (optional): settings given as flags, for load_settings;
 - ``needs_context=False`` (optional): the handler gets ``None`` and no settings are loaded;
 - ``quick=True`` (optional): a light context (QuickSettings, standard-library adapters only)
-  for commands that must answer at once; see decision 0011.
+  for commands that must answer at once; see decision 18.
 """
