@@ -6,8 +6,10 @@ The service owns every semantic check of an embedding request so that all drivin
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, Protocol
 
+from mlx_serve.application.admission import AdmissionControl, embed_cost
 from mlx_serve.application.embedding_inputs import (
     bound_text_lengths,
     char_limit,
@@ -35,10 +37,12 @@ class ModelUser(Protocol):
 class EmbeddingService:
     """Embeds inputs with an installed embedding model, loading it through the residency cache."""
 
-    def __init__(self, catalog: ModelResolver, cache: ModelUser, max_inputs: int) -> None:
+    def __init__(self, catalog: ModelResolver, cache: ModelUser, max_inputs: int,
+                 admission: AdmissionControl | None = None) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_inputs = max_inputs
+        self._admission = admission  # None: no bound on queued work (tests, CLI)
 
     def resolve(self, model_ref: object) -> ModelInfo:
         """The embedding model ``model_ref`` names; raises InvalidModelName, ModelNotFound,
@@ -82,8 +86,11 @@ class EmbeddingService:
         request = EmbedRequest(
             inputs=normalized, instruction=instruction, dimensions=dimensions, truncate=truncate
         )
-        async with self._cache.use(info, keep_alive=keep_alive) as model:
-            result: EmbedResult = await model.embed(request)
+        admitted = (nullcontext() if self._admission is None else
+                    self._admission.admit(info.name, embed_cost(normalized, info.max_length)))
+        with admitted:  # QueueFull (429) at once when the model's queue is full
+            async with self._cache.use(info, keep_alive=keep_alive) as model:
+                result: EmbedResult = await model.embed(request)
         if len(result.vectors) != len(normalized):
             # Never answer with fewer vectors than inputs: that is a bug, not a client error.
             raise MlxServeError(

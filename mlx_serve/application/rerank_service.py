@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any, Protocol
 
+from mlx_serve.application.admission import AdmissionControl, rerank_cost
 from mlx_serve.application.embedding_inputs import char_limit
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
 from mlx_serve.domain.inference import RerankRequest, RerankResult
@@ -29,10 +31,12 @@ class _Cache(Protocol):
 class RerankService:
     """Reranking use case: ``rerank`` validates, resolves and scores."""
 
-    def __init__(self, catalog: _Catalog, cache: _Cache, max_documents: int) -> None:
+    def __init__(self, catalog: _Catalog, cache: _Cache, max_documents: int,
+                 admission: AdmissionControl | None = None) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_documents = max_documents
+        self._admission = admission  # None: no bound on queued work (tests, CLI)
 
     @property
     def max_documents(self) -> int:
@@ -76,8 +80,11 @@ class RerankService:
             instruction=instruction,
             max_tokens_per_doc=max_tokens_per_doc,
         )
-        async with self._cache.use(info, keep_alive=keep_alive) as model:
-            result: RerankResult = await model.rerank(request)
+        admitted = (nullcontext() if self._admission is None else self._admission.admit(
+            info.name, rerank_cost(request.query, request.documents, info.max_length)))
+        with admitted:  # QueueFull (429) at once when the model's queue is full
+            async with self._cache.use(info, keep_alive=keep_alive) as model:
+                result: RerankResult = await model.rerank(request)
         scores = [float(score) for score in result.scores]
         if len(scores) != len(documents):
             # Never answer with fewer results than documents (contract rule).

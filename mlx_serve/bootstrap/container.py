@@ -16,6 +16,7 @@ from mlx_serve.adapters.mlx.embedding_engine import MlxEmbeddingEngine
 from mlx_serve.adapters.mlx.reranker import MlxReranker
 from mlx_serve.adapters.store.filesystem_store import FilesystemModelStore
 from mlx_serve.adapters.store.local_repository import LocalDirectoryRepository
+from mlx_serve.application.admission import AdmissionControl
 from mlx_serve.application.auto_download import AutoDownloader
 from mlx_serve.application.catalog import ModelCatalog
 from mlx_serve.application.clock import SystemClock
@@ -25,6 +26,7 @@ from mlx_serve.application.preload import Preloader
 from mlx_serve.application.pull_jobs import PullJobs
 from mlx_serve.application.rerank_service import RerankService
 from mlx_serve.application.residency import ModelResidencyCache
+from mlx_serve.bootstrap.tuning import queued_token_bound
 from mlx_serve.config.settings import Settings
 
 
@@ -81,8 +83,18 @@ class Container(containers.DeclarativeContainer):
         settings.provided.cache_max_reranker_models,
         settings.provided.cache_ttl_seconds,
     )
-    embedding = providers.Singleton(EmbeddingService, catalog, cache, settings.provided.max_inputs)
-    rerank = providers.Singleton(RerankService, catalog, cache, settings.provided.max_documents)
+    admission = providers.Singleton(
+        AdmissionControl,
+        providers.Callable(
+            queued_token_bound, settings.provided.max_queued_tokens, settings.provided.device
+        ),
+    )
+    embedding = providers.Singleton(
+        EmbeddingService, catalog, cache, settings.provided.max_inputs, admission
+    )
+    rerank = providers.Singleton(
+        RerankService, catalog, cache, settings.provided.max_documents, admission
+    )
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)
     pull_jobs = providers.Singleton(PullJobs, remote_catalog)

@@ -10,6 +10,7 @@ from typing import NoReturn
 from loguru import logger as log
 from sanic import Sanic
 
+from mlx_serve.adapters.mlx.memory import apply_limits, memory_report
 from mlx_serve.adapters.mlx.runtime import Runtime
 from mlx_serve.bootstrap.container import Container
 from mlx_serve.entrypoints.http.app import create_app
@@ -32,6 +33,11 @@ def build_app(container: Container) -> Sanic:
         device=container.compute().call(_describe_device, settings.device),
     )
     services.extras["pulls"] = container.pull_jobs()
+    # MLX's allocator limits, before any model loads; /health and /api/ps report usage.
+    limits = container.compute().call(
+        apply_limits, settings.mlx_memory_limit_bytes, settings.mlx_cache_limit_bytes,
+        services.device.lower().startswith("gpu"))
+    services.extras["memory"] = lambda: memory_report(limits)
     if settings.auto_download:
         services.extras["auto_download"] = container.auto_downloader()
     app = create_app(

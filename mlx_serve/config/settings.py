@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     max_documents: int = Field(default=1000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # Token budget of one forward pass: inputs are sorted by length and cut into batches
-    # whose padded size (rows x longest row) stays under it.
-    max_batch_tokens: int = Field(default=16384, ge=16)
+    # whose padded size (rows x longest row) stays under it. None: measured per-device
+    # default (adapters/mlx/runtime.py: 1024 on a CPU, 16384 on a GPU).
+    max_batch_tokens: int | None = Field(default=None, ge=16)
     graceful_timeout_seconds: float = Field(default=30, gt=0)
 
     # MLX.
@@ -72,6 +73,13 @@ class Settings(BaseSettings):
     auto_download_timeout_seconds: float = Field(default=600, gt=0)
     quantize_group_size: int = Field(default=64, ge=16)
     aliases: dict[str, str] = Field(default_factory=dict)
+
+    # Performance (issue 11): MLX allocator limits in bytes; None = the device's default
+    # (adapters/mlx/memory.py). Queued work per model, in tokens, before new requests get
+    # 429; None = the device's default (application/admission.py).
+    mlx_memory_limit_bytes: int | None = Field(default=None, ge=2**20)
+    mlx_cache_limit_bytes: int | None = Field(default=None, ge=0)
+    max_queued_tokens: int | None = Field(default=None, ge=1)
 
     @field_validator("preload_models", mode="before")
     @classmethod

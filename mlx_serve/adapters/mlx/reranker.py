@@ -29,6 +29,27 @@ from mlx_serve.domain.errors import ModelLoadError, UnsupportedModel, WrongModel
 from mlx_serve.domain.inference import RerankRequest, RerankResult
 from mlx_serve.domain.models import ModelInfo, ModelType
 
+# One compute-thread job scores at most about this many token budgets of pairs (then at
+# most one more pair), so other requests interleave with a large rerank between chunks.
+CHUNK_BUDGETS = 2
+
+
+def chunk_pairs(lengths: list[int], max_tokens: int) -> list[list[int]]:
+    """Indices of pairs in length order, cut into consecutive chunks of about ``max_tokens``
+    tokens each (a pair longer than that gets a chunk of its own)."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    tokens = 0
+    for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if current and tokens + lengths[index] > max_tokens:
+            chunks.append(current)
+            current, tokens = [], 0
+        current.append(index)
+        tokens += lengths[index]
+    if current:
+        chunks.append(current)
+    return chunks
+
 
 class MlxLoadedReranker:
     """One reranker resident in memory (LoadedReranker port)."""
@@ -62,20 +83,38 @@ class MlxLoadedReranker:
         return self._memory_bytes if self.scorer is not None else 0
 
     async def rerank(self, request: RerankRequest) -> RerankResult:
-        """Score every document against the query (request order), on the compute thread."""
-        return await self._compute.run(self.rerank_sync, request)
+        """Score every document against the query (request order), on the compute thread.
 
-    def rerank_sync(self, request: RerankRequest) -> RerankResult:
-        """``rerank`` for callers already on the compute thread (benchmarks, tests)."""
-        pairs = self.encoder.encode(
+        Pairs are scored in length-sorted chunks of about ``CHUNK_BUDGETS`` token budgets,
+        one compute-thread job each: work queued meanwhile (a small request) runs between
+        chunks, and a caller that goes away (cancelled await) stops after the current chunk.
+        """
+        pairs = await self._compute.run(self._encode, request)
+        scores = [0.0] * len(pairs)
+        for chunk in chunk_pairs([len(p.ids) for p in pairs],
+                                 CHUNK_BUDGETS * self._max_batch_tokens):
+            chunk_scores = await self._compute.run(self.score_pairs, [pairs[i] for i in chunk])
+            for index, score in zip(chunk, chunk_scores, strict=True):
+                scores[index] = score
+        return self._result(pairs, scores)
+
+    def _encode(self, request: RerankRequest) -> list[EncodedPair]:
+        return self.encoder.encode(
             request.query, request.documents, request.instruction, request.max_tokens_per_doc
         )
-        scores = self.score_pairs(pairs)
+
+    @staticmethod
+    def _result(pairs: list[EncodedPair], scores: list[float]) -> RerankResult:
         return RerankResult(
             scores=scores,
             prompt_tokens=sum(len(pair.ids) for pair in pairs),
             truncated_documents=sum(pair.truncated for pair in pairs),
         )
+
+    def rerank_sync(self, request: RerankRequest) -> RerankResult:
+        """``rerank`` for callers already on the compute thread (benchmarks, tests)."""
+        pairs = self._encode(request)
+        return self._result(pairs, self.score_pairs(pairs))
 
     def score_pairs(self, pairs: list[EncodedPair]) -> list[float]:
         """Scores of encoded pairs in their order, in length-sorted token-budget batches."""
@@ -115,7 +154,7 @@ class MlxReranker:
     def __init__(
         self,
         compute: ComputeThread,
-        max_batch_tokens: int,
+        max_batch_tokens: int | None,
         dtype: str = "auto",
         device: str = "auto",
         *,
@@ -169,7 +208,7 @@ class MlxReranker:
             pad_id,
             module.memory_bytes,
             self._compute,
-            self._runtime.max_batch_tokens,
+            self._runtime.batch_tokens(),
             device,
             self._share_prefix,
         )

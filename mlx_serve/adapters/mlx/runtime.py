@@ -1,5 +1,11 @@
 """Where and in what precision models run: device, compute dtype, batch budget.
 
+The batch budget (``rows * padded length`` of one forward pass) is chosen per device when
+not set: measured on all-MiniLM-L6-v2 over 200 mixed texts (tools/bench_embeddings.py
+``--sweep``), MLX's CPU backend gets *slower per text* as batches grow past about a
+thousand tokens (activations fall out of the caches: 25 texts/s at 1024, 22 at 2048, 13 at
+4096), while a GPU keeps gaining up to tens of thousands of tokens per pass.
+
 Shared by the embedding engine and the reranker. Resolve on the compute thread.
 """
 
@@ -10,20 +16,23 @@ from dataclasses import dataclass
 from mlx_serve.domain.errors import InvalidRequest
 
 HALF_BY_FAMILY = {"qwen3": "bfloat16"}  # trained in bf16; BERTs are fine (and exact-er) in fp16
+# Default batch budget per device kind (see the module docstring for the measurements).
+BATCH_TOKENS_BY_DEVICE = {"cpu": 1024, "gpu": 16384}
 
 
 @dataclass(frozen=True)
 class Runtime:
     """Engine settings; ``device``/``dtype`` "auto" are resolved per model at load."""
 
-    max_batch_tokens: int = 8192
+    # None: the device's default (BATCH_TOKENS_BY_DEVICE); see batch_tokens().
+    max_batch_tokens: int | None = None
     dtype: str = "auto"
     device: str = "auto"
     # Vectorised GELU/softmax on the CPU (see fast_ops); False runs MLX's exact kernels.
     fast_cpu_ops: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_batch_tokens < 1:
+        if self.max_batch_tokens is not None and self.max_batch_tokens < 1:
             raise InvalidRequest("max_batch_tokens must be at least 1")
         if self.dtype not in ("auto", "float32", "float16", "bfloat16"):
             raise InvalidRequest(f"unknown dtype '{self.dtype}'", param="dtype")
@@ -39,6 +48,14 @@ class Runtime:
         if self.device == "gpu" or mx.metal.is_available() or _cuda_available():
             return mx.gpu
         return mx.cpu
+
+    def batch_tokens(self) -> int:
+        """The batch token budget: the configured one, else the device's measured default."""
+        if self.max_batch_tokens is not None:
+            return self.max_batch_tokens
+        import mlx.core as mx
+
+        return BATCH_TOKENS_BY_DEVICE["cpu" if self.mlx_device() == mx.cpu else "gpu"]
 
     def compute_dtype(self, family: str):  # -> mx.Dtype
         """float32 on the CPU; on a GPU bfloat16 for Qwen3 and float16 for BERTs; or forced."""

@@ -35,6 +35,8 @@ async def health(request: Request) -> HTTPResponse:
             for model in resident
         ],
     }
+    if "memory" in services.extras:  # MLX's allocator: in use, peak, cached, limits
+        body["memory"] = services.extras["memory"]()
     if state.preload_failures:
         # Not fatal (the server serves the other models) but an operator must see it.
         body["preload_failures"] = dict(state.preload_failures)
