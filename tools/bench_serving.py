@@ -43,8 +43,10 @@ def start_server(model_dir: Path, name: str, env_extra: dict[str, str]
     env = {**os.environ, "MLX_SERVE_HOME": str(home), "HF_HUB_OFFLINE": "1",
            "MLX_SERVE_LOG_LEVEL": "WARNING", **env_extra}
     cli = [sys.executable, "-m", "mlx_serve"]
-    subprocess.run([*cli, "pull", str(model_dir), "--type", "embedding", "--name", name],
-                   env=env, check=True, capture_output=True)
+    pulled = subprocess.run([*cli, "pull", str(model_dir), "--type", "embedding", "--name",
+                             name], env=env, capture_output=True, text=True, check=False)
+    if pulled.returncode:
+        raise RuntimeError(f"mlx-serve pull failed: {pulled.stderr[-2000:]}")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

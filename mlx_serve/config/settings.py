@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     mlx_memory_limit_bytes: int | None = Field(default=None, ge=2**20)
     mlx_cache_limit_bytes: int | None = Field(default=None, ge=0)
     max_queued_tokens: int | None = Field(default=None, ge=1)
+    # Threads of the optimised BLAS on Linux (0: the library's default); adapters/mlx/blas.py.
+    blas_threads: int = Field(default=1, ge=0)
 
     @field_validator("preload_models", mode="before")
     @classmethod
