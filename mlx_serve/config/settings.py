@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # Token budget of one forward pass: inputs are sorted by length and cut into batches
     # whose padded size (rows x longest row) stays under it. None: measured per-device
-    # default (adapters/mlx/runtime.py: 1024 on a CPU, 16384 on a GPU).
+    # default (adapters/mlx/runtime.py: 512 on a CPU, 16384 on a GPU).
     max_batch_tokens: int | None = Field(default=None, ge=16)
     graceful_timeout_seconds: float = Field(default=30, gt=0)
 

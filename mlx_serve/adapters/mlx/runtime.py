@@ -1,10 +1,12 @@
 """Where and in what precision models run: device, compute dtype, batch budget.
 
 The batch budget (``rows * padded length`` of one forward pass) is chosen per device when
-not set: measured on all-MiniLM-L6-v2 over 200 mixed texts (tools/bench_embeddings.py
-``--sweep``), MLX's CPU backend gets *slower per text* as batches grow past about a
-thousand tokens (activations fall out of the caches: 25 texts/s at 1024, 22 at 2048, 13 at
-4096), while a GPU keeps gaining up to tens of thousands of tokens per pass.
+not set. Measured on all-MiniLM-L6-v2 (mixed texts, budgets interleaved in one process), MLX's
+CPU backend gets *slower per text* as batches grow (activations fall out of the caches):
+24.7 / 25.4 / 22.4 / 12.9 texts/s at 512 / 1024 / 2048 / 4096 tokens on an idle-ish 2-core
+EPYC, and 14.3 / 13.9 / 15.1 / 14.1 / 8.4 at 64 / 128 / 256 / 512 / 1024 with the machine
+loaded by other work; 512 is within 7 % of the best in both. On an H200, 16384 beat 4096 and
+65536 for Qwen3-0.6B over HTTP (README).
 
 Shared by the embedding engine and the reranker. Resolve on the compute thread.
 """
@@ -17,7 +19,7 @@ from mlx_serve.domain.errors import InvalidRequest
 
 HALF_BY_FAMILY = {"qwen3": "bfloat16"}  # trained in bf16; BERTs are fine (and exact-er) in fp16
 # Default batch budget per device kind (see the module docstring for the measurements).
-BATCH_TOKENS_BY_DEVICE = {"cpu": 1024, "gpu": 16384}
+BATCH_TOKENS_BY_DEVICE = {"cpu": 512, "gpu": 16384}
 
 
 @dataclass(frozen=True)
