@@ -212,6 +212,8 @@ class MlxReranker:
             device,
             self._share_prefix,
         )
+        # Build the kernels now (MLX compiles them on first use), not on the first request.
+        loaded.score_pairs(encoder.encode("warm up", ["the kernels"], None, None))
         logger.info(
             "loaded reranker {} ({}, {}, max {} tokens, {} MB)",
             model.name,
