@@ -1,6 +1,6 @@
-"""Benchmark: texts/s of the MLX engine beside sentence-transformers (PyTorch CPU), one run.
+"""Benchmark: texts/s of the MLX engine beside sentence-transformers and ONNX Runtime (CPU).
 
-    .venv/bin/python -m tools.bench_embeddings [--texts 300] [--repeats 3]
+    .venv/bin/python -m tools.bench_embeddings [--texts 300] [--repeats 3] [--no-onnx]
 
 Absolute numbers on shared machines are noisy; the ratio, measured side by side in one
 run, is what to compare. Prints a markdown table. ``--server-url`` is reserved for an HTTP
@@ -72,7 +72,8 @@ def measure(runners: dict[str, Callable[[Sequence[str]], object]], texts: Sequen
     return [Row(name, statistics.median(times[name]), len(texts)) for name in runners]
 
 
-def engine_runner(model_dir: Path, max_batch_tokens: int) -> Callable[[Sequence[str]], object]:
+def engine_runner(model_dir: Path, max_batch_tokens: int | None
+                  ) -> Callable[[Sequence[str]], object]:
     """Convert all-MiniLM-L6-v2 into a temp dir and load it with MlxEmbeddingEngine."""
     from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
@@ -104,15 +105,74 @@ def st_runner(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], obj
     return lambda texts: model.encode(list(texts), batch_size=batch_size)
 
 
+def onnx_runner(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], object]:
+    """ONNX Runtime on the CPU, as fastembed / TEI-ORT run it: MiniLM exported with torch,
+    mean pooling + normalisation in numpy, length-sorted batches of ``batch_size``."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import AutoModel
+
+    bert = AutoModel.from_pretrained(model_dir).eval()
+
+    class Exported(torch.nn.Module):  # keyword arguments: forward's positional order varies
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    model = Exported()
+    path = Path(tempfile.mkdtemp(prefix="bench-onnx-")) / "model.onnx"
+    dummy = (torch.ones(2, 8, dtype=torch.int64),) * 3
+    with torch.no_grad():
+        torch.onnx.export(
+            model, dummy, str(path), input_names=["input_ids", "attention_mask",
+                                                  "token_type_ids"],
+            output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+            dynamic_axes={name: {0: "batch", 1: "length"} for name in
+                          ("input_ids", "attention_mask", "token_type_ids",
+                           "last_hidden_state")})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(256)
+
+    def run(texts: Sequence[str]) -> object:
+        encodings = tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            length = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), length), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(chunk):
+                ids[row, :len(encodings[i].ids)] = encodings[i].ids
+                mask[row, :len(encodings[i].ids)] = 1
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(ids)})[0]
+            pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            vectors[chunk] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        return vectors
+
+    return run
+
+
 @contextmanager
-def server_runner(model_dir: Path, max_batch_tokens: int, client_batch: int,
+def server_runner(model_dir: Path, max_batch_tokens: int | None, client_batch: int,
                   clients: int) -> Iterator[Callable[[Sequence[str]], object]]:
     """A real server on a free loopback port with the model imported by the real CLI."""
     import httpx
 
     home = Path(tempfile.mkdtemp(prefix="bench-home-"))
     env = {**os.environ, "MLX_SERVE_HOME": str(home), "HF_HUB_OFFLINE": "1",
-           "MLX_SERVE_MAX_BATCH_TOKENS": str(max_batch_tokens), "MLX_SERVE_LOG_LEVEL": "WARNING"}
+           "MLX_SERVE_LOG_LEVEL": "WARNING"}
+    if max_batch_tokens is not None:
+        env["MLX_SERVE_MAX_BATCH_TOKENS"] = str(max_batch_tokens)
     cli = [sys.executable, "-m", "mlx_serve"]
     subprocess.run([*cli, "pull", str(model_dir), "--type", "embedding", "--name", "minilm"],
                    env=env, check=True, capture_output=True)
@@ -172,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--texts", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32, help="sentence-transformers")
-    parser.add_argument("--max-batch-tokens", type=int, default=4096, help="MLX engine")
+    parser.add_argument("--max-batch-tokens", type=int, default=None,
+                        help="MLX engine (default: the device's, as the server picks it)")
     parser.add_argument("--no-server", action="store_true", help="skip the HTTP row")
+    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime row")
     parser.add_argument("--client-batch", type=int, default=32, help="texts per HTTP request")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     args = parser.parse_args(argv)
@@ -186,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         "mlx-serve engine (in process)": engine_runner(model_dir, args.max_batch_tokens),
         reference_name: st_runner(model_dir, args.batch_size),
     }
+    if not args.no_onnx:
+        runners["ONNX Runtime (in process, sorted batches)"] = onnx_runner(model_dir,
+                                                                           args.batch_size)
     if args.no_server:
         rows = measure(runners, texts, args.repeats)
     else:

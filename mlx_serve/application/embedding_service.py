@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any, Protocol
 
+from mlx_serve.application.admission import AdmissionControl, embed_cost
 from mlx_serve.application.aliases import UserAlias, prompt_bindings
 from mlx_serve.application.embedding_inputs import (
     bound_text_lengths,
@@ -55,11 +57,13 @@ class EmbeddingService:
         token_decoder: TokenIdDecoder | None = None,
         token_id_vocabulary: str = MODEL,
         aliases: Mapping[str, UserAlias] | None = None,
+        admission: AdmissionControl | None = None,
     ) -> None:
         """``max_request_tokens``: the most tokens one request may cost (None: unbounded);
         ``token_decoder`` reads token-id inputs of a foreign vocabulary (``cl100k_base``);
         ``token_id_vocabulary`` is what token ids mean when a request does not say;
-        ``aliases``: the configured aliases (those binding a prompt apply it)."""
+        ``aliases``: the configured aliases (those binding a prompt apply it);
+        ``admission`` bounds the work queued per model (None: unbounded; tests, CLI)."""
         self._catalog = catalog
         self._cache = cache
         self._max_inputs = max_inputs
@@ -68,6 +72,7 @@ class EmbeddingService:
         self._decoder = token_decoder
         self._vocabulary = check_vocabulary(token_id_vocabulary)
         self._bound_prompts = prompt_bindings(aliases)
+        self._admission = admission
 
     def resolve(self, model_ref: object) -> ModelInfo:
         """The embedding model ``model_ref`` names; raises InvalidModelName, ModelNotFound,
@@ -133,21 +138,24 @@ class EmbeddingService:
             )
         self._check_cost(normalized, info, instruction)
         bound = self._bound_prompts.get(str(model_ref).casefold())
-        async with self._cache.use(info, keep_alive=keep_alive) as model:
-            prompt = select_prompt(
-                str(model_ref), model.prompts, prompt_name=prompt_name, input_type=input_type,
-                bound_name=bound, instruction=instruction,
-                texts=all(isinstance(item, str) for item in normalized))
-            if prompt:
-                # The prompt is known only once the model is: its text goes before each input.
-                self._check_cost(normalized, info, prompt)
-            request = EmbedRequest(inputs=normalized, instruction=instruction,
-                                   dimensions=dimensions, truncate=truncate, prompt=prompt,
-                                   max_tokens=keep_last)
-            began = time.perf_counter()
-            result: EmbedResult = await model.embed(request)
-            self._observer.inference(info.name, "embedding", int(result.prompt_tokens),
-                                     time.perf_counter() - began)
+        admitted = (nullcontext() if self._admission is None else
+                    self._admission.admit(info.name, embed_cost(normalized, info.max_length)))
+        with admitted:  # QueueFull (429) at once when the model's queue is full
+            async with self._cache.use(info, keep_alive=keep_alive) as model:
+                prompt = select_prompt(
+                    str(model_ref), model.prompts, prompt_name=prompt_name,
+                    input_type=input_type, bound_name=bound, instruction=instruction,
+                    texts=all(isinstance(item, str) for item in normalized))
+                if prompt:
+                    # The prompt is known only once the model is: it goes before each input.
+                    self._check_cost(normalized, info, prompt)
+                request = EmbedRequest(inputs=normalized, instruction=instruction,
+                                       dimensions=dimensions, truncate=truncate, prompt=prompt,
+                                       max_tokens=keep_last)
+                began = time.perf_counter()
+                result: EmbedResult = await model.embed(request)
+                self._observer.inference(info.name, "embedding", int(result.prompt_tokens),
+                                         time.perf_counter() - began)
         if len(result.vectors) != len(normalized):
             # Never answer with fewer vectors than inputs: that is a bug, not a client error.
             raise MlxServeError(

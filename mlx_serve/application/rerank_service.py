@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any, Protocol
 
+from mlx_serve.application.admission import AdmissionControl
+from mlx_serve.application.admission import rerank_cost as queued_tokens
 from mlx_serve.application.embedding_inputs import char_limit
 from mlx_serve.application.request_cost import check_cost, rerank_cost
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
@@ -40,12 +43,14 @@ class RerankService:
         max_request_tokens: int | None = None,
         *,
         observer: InferenceObserver = NO_METRICS,
+        admission: AdmissionControl | None = None,
     ) -> None:
         self._catalog = catalog
         self._cache = cache
         self._max_documents = max_documents
         self._max_request_tokens = max_request_tokens  # None: unbounded
         self._observer = observer
+        self._admission = admission  # None: no bound on queued work (tests, CLI)
 
     @property
     def max_documents(self) -> int:
@@ -96,11 +101,14 @@ class RerankService:
             )
             check_cost(cost, self._max_request_tokens, param="documents",
                        what=f"{len(documents)} query-document pairs")
-        async with self._cache.use(info, keep_alive=keep_alive) as model:
-            began = time.perf_counter()
-            result: RerankResult = await model.rerank(request)
-            self._observer.inference(info.name, "reranker", int(result.prompt_tokens),
-                                     time.perf_counter() - began)
+        admitted = (nullcontext() if self._admission is None else self._admission.admit(
+            info.name, queued_tokens(request.query, request.documents, info.max_length)))
+        with admitted:  # QueueFull (429) at once when the model's queue is full
+            async with self._cache.use(info, keep_alive=keep_alive) as model:
+                began = time.perf_counter()
+                result: RerankResult = await model.rerank(request)
+                self._observer.inference(info.name, "reranker", int(result.prompt_tokens),
+                                         time.perf_counter() - began)
         scores = [float(score) for score in result.scores]
         if len(scores) != len(documents):
             # Never answer with fewer results than documents (contract rule).

@@ -19,7 +19,7 @@ def build_container(settings: Settings) -> Container:
     """The container for ``settings``, with the BLAS chosen before MLX is imported."""
     from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
-    activate_blas(settings.blas_library)
+    activate_blas(settings.blas_library, settings.blas_threads)
     from mlx_serve.bootstrap.container import Container
 
     return Container(settings=settings)

@@ -18,6 +18,7 @@ from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 from mlx_serve.adapters.openai_tokens.cl100k import Cl100kDecoder
 from mlx_serve.adapters.store.filesystem_store import FilesystemModelStore
 from mlx_serve.adapters.store.local_repository import LocalDirectoryRepository
+from mlx_serve.application.admission import AdmissionControl
 from mlx_serve.application.auto_download import AutoDownloader
 from mlx_serve.application.catalog import ModelCatalog
 from mlx_serve.application.clock import SystemClock
@@ -27,6 +28,7 @@ from mlx_serve.application.preload import Preloader
 from mlx_serve.application.pull_jobs import PullJobs
 from mlx_serve.application.rerank_service import RerankService
 from mlx_serve.application.residency import ModelResidencyCache
+from mlx_serve.bootstrap.tuning import queued_token_bound
 from mlx_serve.config.settings import Settings
 
 
@@ -92,16 +94,24 @@ class Container(containers.DeclarativeContainer):
         observer=metrics,
     )
     openai_token_decoder = providers.Singleton(Cl100kDecoder)
+    admission = providers.Singleton(
+        AdmissionControl,
+        providers.Callable(
+            queued_token_bound, settings.provided.max_queued_tokens, settings.provided.device
+        ),
+        observer=metrics,
+    )
     embedding = providers.Singleton(
         EmbeddingService, catalog, cache, settings.provided.max_inputs,
         settings.provided.max_request_tokens, observer=metrics,
         token_decoder=openai_token_decoder,
         token_id_vocabulary=settings.provided.token_id_vocabulary,
         aliases=settings.provided.aliases,
+        admission=admission,
     )
     rerank = providers.Singleton(
         RerankService, catalog, cache, settings.provided.max_documents,
-        settings.provided.max_request_tokens, observer=metrics,
+        settings.provided.max_request_tokens, observer=metrics, admission=admission,
     )
     health = providers.Singleton(HealthState)
     preloader = providers.Singleton(Preloader, catalog, cache, health)

@@ -14,6 +14,7 @@ from sanic import Sanic
 
 from mlx_serve.adapters.mlx.runtime.blas import active_blas
 from mlx_serve.adapters.mlx.runtime.cpu_kernels import missing_compiler_warning
+from mlx_serve.adapters.mlx.runtime.memory import apply_limits, memory_report
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.bootstrap.container import Container
 from mlx_serve.bootstrap.operations import operations_options
@@ -40,6 +41,11 @@ def build_app(container: Container) -> Sanic:
         device=container.compute().call(_describe_device, settings.device),
     )
     services.extras["pulls"] = container.pull_jobs()
+    # MLX's allocator limits, before any model loads; /health and /api/ps report usage.
+    limits = container.compute().call(
+        apply_limits, settings.mlx_memory_limit_bytes, settings.mlx_cache_limit_bytes,
+        services.device.lower().startswith("gpu"))
+    services.extras["memory"] = lambda: memory_report(limits)
     if settings.auto_download:
         services.extras["auto_download"] = container.auto_downloader()
     app = create_app(

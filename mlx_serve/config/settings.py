@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     max_documents: int = Field(default=1000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # Token budget of one forward pass: inputs are sorted by length and cut into batches
-    # whose padded size (rows x longest row) stays under it.
-    max_batch_tokens: int = Field(default=16384, ge=16)
+    # whose padded size (rows x longest row) stays under it. None: measured per-device
+    # default (adapters/mlx/runtime.py: 512 on a CPU, 16384 on a GPU).
+    max_batch_tokens: int | None = Field(default=None, ge=16)
     graceful_timeout_seconds: float = Field(default=30, gt=0)
 
     # MLX.
@@ -114,6 +115,14 @@ class Settings(BaseSettings):
     # On SIGTERM, keep serving this long while /health/ready answers 503, then stop.
     drain_seconds: float = Field(default=0, ge=0)
 
+    # Performance (issue 11): MLX allocator limits in bytes; None = the device's default
+    # (adapters/mlx/memory.py). Queued work per model, in tokens, before new requests get
+    # 429; None = the device's default (application/admission.py).
+    mlx_memory_limit_bytes: int | None = Field(default=None, ge=2**20)
+    mlx_cache_limit_bytes: int | None = Field(default=None, ge=0)
+    max_queued_tokens: int | None = Field(default=None, ge=1)
+    # Threads of the optimised BLAS on Linux (0: the library's default); adapters/mlx/blas.py.
+    blas_threads: int = Field(default=1, ge=0)
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -74,6 +74,14 @@ class Overloaded(MlxServeError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class QueueFull(MlxServeError):
+    """The model's queue already holds its bound of work; retry later (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ServiceError(MlxServeError):
     """The OS service manager (systemd --user, launchd) is unavailable or refused a command."""
 

@@ -24,6 +24,7 @@ from mlx_serve.domain.errors import (
     ModelNotFound,
     Overloaded,
     PullError,
+    QueueFull,
     RequestTooCostly,
 )
 
@@ -92,6 +93,8 @@ def _domain_status(exc: MlxServeError) -> tuple[int, str | None, dict[str, str]]
         return 409, "model_already_exists", {}
     if isinstance(exc, Overloaded):
         return 503, "overloaded", {"Retry-After": str(max(1, exc.retry_after_seconds))}
+    if isinstance(exc, QueueFull):  # admission control: OpenAI's rate_limit_error
+        return 429, "queue_full", {"Retry-After": str(max(1, exc.retry_after_seconds))}
     if isinstance(exc, PullError):
         return exc.status, None, {}
     if isinstance(exc, ModelLoadError):

@@ -72,7 +72,10 @@ async def delete(request: Request) -> HTTPResponse:
 async def running(request: Request) -> HTTPResponse:
     services = request.app.ctx.services
     models = [shapes.running_entry(r, services.device) for r in services.cache.loaded()]
-    return json({"models": models})
+    body: dict[str, object] = {"models": models}
+    if "memory" in services.extras:  # our addition: MLX's allocator, as on /health
+        body["memory"] = services.extras["memory"]()
+    return json(body)
 
 
 @documented(summary="Server version (Ollama)", response=out.OllamaVersion)

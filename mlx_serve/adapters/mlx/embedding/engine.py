@@ -33,11 +33,17 @@ class MlxEmbeddingModel:
         """Vectors (float32 numpy matrix, request order); see the port for errors.
 
         Joins the model's queue: requests that arrive while the compute thread is busy
-        share one pass. Cancelling the await withdraws the request if not yet started.
+        share one pass. Cancelling the await (a client that disconnects) withdraws the request:
+        not yet started, it is skipped; running, its remaining batches are dropped.
         """
         if self._compute.on_thread:  # queuing from the thread itself would deadlock
             return self._embed_sync(request)
-        return await asyncio.wrap_future(self.merger.submit(request))
+        future = self.merger.submit(request)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:  # the client went away: drop its queued work
+            future.withdraw()
+            raise
 
     def embed_blocking(self, request: EmbedRequest) -> EmbedResult:
         """``embed`` for synchronous callers (benchmarks, CLI); never from the event loop."""
@@ -86,7 +92,7 @@ class MlxEmbeddingEngine:
     vectorised GELU/softmax approximations on the CPU (error ~1e-6; see fast_ops).
     """
 
-    def __init__(self, compute: ComputeThread, max_batch_tokens: int = 8192,
+    def __init__(self, compute: ComputeThread, max_batch_tokens: int | None = None,
                  dtype: str = "auto", device: str = "auto", *, fast_cpu_ops: bool = True,
                  observer: InferenceObserver = NO_METRICS) -> None:
         self._compute = compute
@@ -109,7 +115,9 @@ class MlxEmbeddingEngine:
     def _load_sync(self, path: Path, max_length: int) -> Any:
         from mlx_serve.adapters.mlx.embedding.session import EmbeddingSession
 
-        return EmbeddingSession(path, max_length, self._runtime)
+        session = EmbeddingSession(path, max_length, self._runtime)
+        session.warm_up()  # kernels built now, not on the first request
+        return session
 
     async def unload(self, model: Any) -> None:
         """Drop the model's arrays and give MLX's buffer cache back to the system."""

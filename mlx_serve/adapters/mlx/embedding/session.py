@@ -5,6 +5,7 @@ Everything here runs on the compute thread.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from mlx_serve.adapters.mlx.pipeline.st_pipeline import family_pipeline
 from mlx_serve.adapters.mlx.pipeline.tokenization import Encoded, TextTokenizer
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
+from mlx_serve.adapters.mlx.runtime.shapes import (
+    bucket_length,
+    bucket_rows,
+    bucketed_batches,
+    warm_up_shapes,
+)
 from mlx_serve.domain.errors import (
     InputTooLong,
     InvalidRequest,
@@ -24,6 +31,9 @@ from mlx_serve.domain.errors import (
 )
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult
 from mlx_serve.domain.prompts import ModelPrompts
+
+# A load spends at most about this long building kernels for bucketed shapes (GPU).
+WARM_UP_SECONDS = 60.0
 
 
 class EmbeddingSession:
@@ -33,6 +43,7 @@ class EmbeddingSession:
         self.runtime = runtime
         self.name = directory.name  # the installed name: the metrics label
         self.device = runtime.mlx_device()
+        self.max_batch_tokens = runtime.batch_tokens()  # rows x padded length per pass
         dtype = compute_dtype_of(directory, runtime)
         with mx.stream(self.device):
             self.module = load_module(directory, dtype)
@@ -55,6 +66,8 @@ class EmbeddingSession:
         self.model_prompts = ModelPrompts(self.pipeline.prompts,
                                           self.pipeline.default_prompt_name)
         self.forward_batches = 0  # forward passes run so far (observability, tests)
+        # GPU: pad batches to bucketed shapes (runtime/shapes.py) so warm_up() can build them all.
+        self.bucketed = self.device != mx.cpu
         fast = runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32 \
             and use_fast_cpu_ops(self.module.backbone)
         steps = "".join(" + normalize" if step == "normalize" else " + dense"
@@ -141,7 +154,9 @@ class EmbeddingSession:
         """Pooled vectors (full width) of ``encoded``, in its order: sorted by length and
         cut into batches under the token budget, so padding stays small."""
         vectors = np.zeros((len(encoded), self.dimensions), dtype=np.float32)
-        batches = plan_batches([len(e.ids) for e in encoded], self.runtime.max_batch_tokens)
+        batches = plan_batches([len(e.ids) for e in encoded], self.max_batch_tokens)
+        if self.bucketed:
+            batches = bucketed_batches(batches, self.tokenizer.max_length, self.max_batch_tokens)
         with mx.stream(self.device):
             for batch in batches:
                 rows = [encoded[i].ids for i in batch.indices]
@@ -168,10 +183,32 @@ class EmbeddingSession:
             truncated_inputs=sum(1 for e in encoded if e.truncated),
         )
 
+    def warm_up(self, seconds: float = WARM_UP_SECONDS) -> int:
+        """Run the shapes requests will use once, so kernels are built at load, not on the
+        first request (bounded by ``seconds``). Returns the number of shapes run."""
+        started = time.monotonic()
+        if self.bucketed:
+            shapes = warm_up_shapes(self.tokenizer.max_length, self.max_batch_tokens)
+        else:  # CPU kernels are shape-independent: one small pass builds them all
+            shapes = [(2, min(16, self.tokenizer.max_length))]
+        done = 0
+        with mx.stream(self.device):
+            for rows, length in shapes:
+                if done and time.monotonic() - started > seconds:
+                    break
+                self._forward([[self.tokenizer.pad_id] * length] * rows, length)
+                done += 1
+        logger.info("warmed up {} batch shapes in {:.1f} s", done, time.monotonic() - started)
+        return done
+
     def _forward(self, rows: list[list[int]], length: int) -> np.ndarray:
+        real = len(rows)
+        if self.bucketed:  # duplicate rows fill the bucket; their vectors are dropped
+            length = bucket_length(length, self.tokenizer.max_length)
+            rows = rows + [rows[0]] * (bucket_rows(real) - real)
         ids, mask = pad_rows(rows, length, self.tokenizer.pad_id, left=self.left_padded)
         ids_array = mx.array(ids, dtype=mx.int32)
         mask_array = mx.array(mask, dtype=mx.int32)
         states = self.module.backbone(ids_array, mask_array)
         vectors = self.pipeline.vectors(states, mask_array, left_padded=self.left_padded)
-        return np.array(vectors.astype(mx.float32))
+        return np.array(vectors[:real].astype(mx.float32))

@@ -33,6 +33,7 @@ class RerankSession:
     def __init__(self, directory: Path, max_length: int, runtime: Runtime, *,
                  share_prefix: bool = True) -> None:
         self.runtime = runtime
+        self.max_batch_tokens = runtime.batch_tokens()  # rows x padded length per pass
         self.name = directory.name  # the installed name: the metrics label
         self.device = runtime.mlx_device()
         dtype = compute_dtype_of(directory, runtime)
@@ -63,21 +64,34 @@ class RerankSession:
 
     def rerank(self, request: RerankRequest) -> RerankResult:
         """Score every document against the query (request order)."""
-        pairs = self.encoder.encode(
+        pairs = self.encode(request)
+        return self.result(pairs, self.score_pairs(pairs))
+
+    def encode(self, request: RerankRequest) -> list[EncodedPair]:
+        """The request's (query, document) pairs as the model reads them, request order."""
+        return self.encoder.encode(
             request.query, request.documents, request.instruction, request.max_tokens_per_doc
         )
+
+    @staticmethod
+    def result(pairs: list[EncodedPair], scores: list[float]) -> RerankResult:
+        """The RerankResult of ``pairs`` scored ``scores`` (both in request order)."""
         return RerankResult(
-            scores=self.score_pairs(pairs),
+            scores=scores,
             prompt_tokens=sum(len(pair.ids) for pair in pairs),
             truncated_documents=sum(pair.truncated for pair in pairs),
         )
+
+    def warm_up(self) -> None:
+        """Score one tiny pair, so MLX builds its kernels at load, not on the first request."""
+        self.score_pairs(self.encoder.encode("warm up", ["the kernels"], None, None))
 
     def score_pairs(self, pairs: list[EncodedPair]) -> list[float]:
         """Scores of encoded pairs in their order, in length-sorted token-budget batches."""
         with mx.stream(self.device):
             if self.share_prefix and hasattr(self.scorer, "score_shared"):
                 rows = [pair.ids for pair in pairs]
-                shared = self.scorer.score_shared(rows, self.runtime.max_batch_tokens)
+                shared = self.scorer.score_shared(rows, self.max_batch_tokens)
                 if shared is not None:
                     return shared
             return self._score_batches(pairs)
@@ -85,7 +99,7 @@ class RerankSession:
     def _score_batches(self, pairs: list[EncodedPair]) -> list[float]:
         scores = [0.0] * len(pairs)
         left = self.scorer.left_padding
-        for batch in plan_batches([len(p.ids) for p in pairs], self.runtime.max_batch_tokens):
+        for batch in plan_batches([len(p.ids) for p in pairs], self.max_batch_tokens):
             rows = [pairs[i].ids for i in batch.indices]
             ids, mask = pad_rows(rows, batch.length, self.pad_id, left=left)
             type_ids = None

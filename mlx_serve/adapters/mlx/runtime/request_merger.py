@@ -15,7 +15,14 @@ and truncation are applied when each request is tokenised (``EmbeddingSession.pr
 
 Isolation: a request that fails validation fails alone, before merging; if the merged
 forward pass itself raises, every request of it is re-run alone so an error reaches only
-the request that causes it. A caller cancelled before its drain started is skipped.
+the request that causes it. A caller cancelled before its drain started is skipped; one
+cancelled (client gone) while its pass runs is withdrawn: its remaining rows are dropped.
+
+Fair interleaving: a pass runs its length-sorted batches in time slices of about
+``SLICE_SECONDS``; between slices it re-queues itself at the back of the compute thread's
+FIFO queue, so whatever was submitted meanwhile (a small request's drain, another model's
+job, a rerank) runs before the big pass continues. A huge request therefore delays small
+ones by about one slice, not by its whole run.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mlx_serve.adapters.mlx.runtime.batching import Batch, plan_batches
 from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 from mlx_serve.domain.inference import EmbedRequest, EmbedResult
 
@@ -41,6 +49,10 @@ if TYPE_CHECKING:  # the session module imports MLX; only its type is needed her
 # budget (then at most one more request): bounds a drain's latency and memory, and leaves
 # the rest for the next drain, in arrival order (no starvation).
 PASS_BUDGETS = 4
+# A pass yields the compute thread after this much work (checked between batches): short
+# enough that a small request queued behind a huge one waits about this long, long enough
+# that the re-queue hop (~50 us) is noise.
+SLICE_SECONDS = 0.05
 
 
 @dataclass
@@ -52,13 +64,42 @@ class MergeStats:
     merged_requests: int = 0  # requests that shared their pass with another request
     largest_pass: int = 0  # most requests in one pass
     fallbacks: int = 0  # merged passes that raised and were re-run request by request
+    slices: int = 0  # times a pass yielded the compute thread to queued work
+    withdrawn: int = 0  # requests dropped mid-pass because their caller went away
+
+
+class RequestFuture(Future[EmbedResult]):
+    """A request's future; ``withdraw()`` also reaches a request whose pass is running."""
+
+    withdrawn = False
+
+    def withdraw(self) -> None:
+        """The caller went away: cancel if not started, else drop its remaining rows."""
+        if not self.cancel():
+            self.withdrawn = True
 
 
 @dataclass
 class _Pending:
     request: EmbedRequest
-    future: Future[EmbedResult]
+    future: RequestFuture
     queued_at: float = field(default_factory=time.perf_counter)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.future.withdrawn
+
+
+@dataclass
+class _Pass:
+    """A drain's requests and the batches still to run (state kept between slices)."""
+
+    taken: list[tuple[_Pending, list[Encoded]]]
+    rows: list[Encoded]  # every request's inputs, concatenated in request order
+    owner: list[int]  # index into ``taken`` of each row
+    batches: list[Batch]
+    vectors: np.ndarray | None = None
+    next_batch: int = 0
 
 
 class RequestMerger:
@@ -73,12 +114,13 @@ class RequestMerger:
         self._lock = threading.Lock()  # callers append on their threads, drains pop
         self.stats = MergeStats()  # only written on the compute thread
 
-    def submit(self, request: EmbedRequest) -> Future[EmbedResult]:
+    def submit(self, request: EmbedRequest) -> RequestFuture:
         """Queue ``request``; the future resolves to its result (or its own error).
 
-        Cancelling the future before its drain starts withdraws the request.
+        Cancelling the future before its drain starts withdraws the request;
+        ``future.withdraw()`` also drops the rows of a request whose pass already runs.
         """
-        pending = _Pending(request, Future())
+        pending = _Pending(request, RequestFuture())
         with self._lock:
             self._queue.append(pending)
         try:
@@ -100,24 +142,76 @@ class RequestMerger:
         self.stats.largest_pass = max(self.stats.largest_pass, len(taken))
         if len(taken) > 1:
             self.stats.merged_requests += len(taken)
-        session = self._session_of()  # _take just succeeded with it, so it is live
+        rows = [e for _, encoded in taken for e in encoded]
+        owner = [n for n, (_, encoded) in enumerate(taken) for _ in encoded]
+        budget = self._session_of().max_batch_tokens  # live: _take just used it
+        batches = plan_batches([len(e.ids) for e in rows], budget)
+        self._step(_Pass(taken, rows, owner, batches))
+
+    def _step(self, work: _Pass) -> None:
+        """Run batches of ``work`` for one time slice, then re-queue the rest (compute thread)."""
         try:
-            vectors = session.forward_all([e for _, encoded in taken for e in encoded])
-        except Exception as error:
-            if len(taken) == 1:
-                taken[0][0].future.set_exception(error)
+            session = self._session_of()
+        except Exception as error:  # unloaded between slices
+            for pending, _ in work.taken:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
+            return
+        if work.vectors is None:
+            work.vectors = np.zeros((len(work.rows), session.dimensions), dtype=np.float32)
+        deadline = time.monotonic() + SLICE_SECONDS
+        while work.next_batch < len(work.batches):
+            if all(pending.withdrawn for pending, _ in work.taken):
+                self._drop_withdrawn(work)
                 return
-            # Isolate whatever failed: each request alone, so it fails only its caller.
-            self.stats.fallbacks += 1
-            for pending, encoded in taken:
+            batch = work.batches[work.next_batch]
+            work.next_batch += 1
+            live = [i for i in batch.indices if not work.taken[work.owner[i]][0].withdrawn]
+            if live:
+                try:
+                    work.vectors[live] = session.forward_all([work.rows[i] for i in live])
+                except Exception as error:
+                    self._fall_back(work, session, error)
+                    return
+            if work.next_batch < len(work.batches) and time.monotonic() > deadline:
+                self.stats.slices += 1
+                try:
+                    self._compute.submit(self._step, work)
+                    return
+                except RuntimeError:  # closing: finish the pass here instead
+                    deadline = float("inf")
+        start = 0
+        for pending, encoded in work.taken:
+            rows = work.vectors[start: start + len(encoded)]
+            start += len(encoded)
+            if pending.withdrawn:
+                self._drop(pending)
+            else:
+                self._settle(pending, lambda r=rows: r, session, encoded)
+
+    def _fall_back(self, work: _Pass, session: EmbeddingSession, error: Exception) -> None:
+        """A batch raised: with one request, that is its error; with several, re-run each
+        request alone so the error reaches only the request that causes it."""
+        if len(work.taken) == 1:
+            work.taken[0][0].future.set_exception(error)
+            return
+        self.stats.fallbacks += 1
+        for pending, encoded in work.taken:
+            if pending.withdrawn:
+                self._drop(pending)
+            else:
                 self._settle(pending, lambda e=encoded: session.forward_all(e), session,
                              encoded)
-            return
-        start = 0
-        for pending, encoded in taken:
-            rows = vectors[start: start + len(encoded)]
-            start += len(encoded)
-            self._settle(pending, lambda r=rows: r, session, encoded)
+
+    def _drop_withdrawn(self, work: _Pass) -> None:
+        for pending, _ in work.taken:
+            self._drop(pending)
+
+    def _drop(self, pending: _Pending) -> None:
+        """Resolve a withdrawn request's future (nobody awaits it) without computing it."""
+        self.stats.withdrawn += 1
+        if not pending.future.done():
+            pending.future.set_exception(ConnectionAbortedError("the caller went away"))
 
     def _take(self) -> list[tuple[_Pending, list[Encoded]]]:
         """Pop queued requests, oldest first, validating and tokenising each one alone."""
@@ -133,7 +227,7 @@ class RequestMerger:
                 continue  # its caller went away before we started it
             try:
                 session = self._session_of()
-                limit = PASS_BUDGETS * session.runtime.max_batch_tokens
+                limit = PASS_BUDGETS * session.max_batch_tokens
                 encoded = session.prepare(pending.request)
                 session.runtime.observer.queue_wait(
                     session.name, time.perf_counter() - pending.queued_at)

@@ -45,6 +45,8 @@ async def health(request: Request) -> HTTPResponse:
         body["blas"] = state.blas
     if "replica" in services.extras:
         body["replica"] = services.extras["replica"]  # which replica answered, behind a balancer
+    if "memory" in services.extras:  # MLX's allocator: in use, peak, cached, limits
+        body["memory"] = services.extras["memory"]()
     if state.preload_failures:
         # Not fatal (the server serves the other models) but an operator must see it.
         body["preload_failures"] = dict(state.preload_failures)
