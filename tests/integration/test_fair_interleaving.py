@@ -16,9 +16,9 @@ activate_blas(None)  # before anything imports mlx.core
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mlx_serve.adapters.mlx.runtime import request_merger  # noqa: E402
 from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine  # noqa: E402
+from mlx_serve.adapters.mlx.runtime import request_merger  # noqa: E402
 from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread  # noqa: E402
 from mlx_serve.domain.inference import EmbedRequest  # noqa: E402
 from mlx_serve.domain.models import ModelInfo  # noqa: E402

@@ -136,11 +136,12 @@ def test_vectors_match_sentence_transformers_for_every_prompt(served):
     assert cosines(vectors[:1], vectors[1:2])[0] < 0.95
 
 
+# gte-modernbert declares no prompts (its checks above cover the plain vectors).
+@pytest.mark.parametrize("served", ["embeddinggemma", "nomic-embed"], indirect=True)
 def test_prompts_move_the_vectors(served):
     """The comparison above can fail: a query prompt moves a vector well away."""
     name, _source, _info, model, _reference = served
-    if "query" not in model.prompts.prompts:
-        pytest.skip(f"{name} declares no prompts")
+    assert "query" in model.prompts.prompts, name
     plain = model.embed_blocking(EmbedRequest(TEXTS[1:2])).vectors
     query = model.embed_blocking(
         EmbedRequest(TEXTS[1:2], prompt=model.prompts.prompts["query"])).vectors
@@ -154,13 +155,13 @@ def test_a_vector_does_not_depend_on_its_batch(served):
     assert cosines(together, alone).min() >= 0.99999
 
 
+# Only ModernBERT has a vectorised CPU path (NomicBERT's SiLU and Gemma3's tanh GELU have none).
+@pytest.mark.parametrize("served", ["gte-modernbert"], indirect=True)
 def test_fast_cpu_ops_agree_with_the_exact_kernels(served):
-    """ModernBERT's vectorised CPU GELU (decision 0008), on by default in float32 on the CPU,
+    """ModernBERT's vectorised CPU GELU (decision 8), on by default in float32 on the CPU,
     against MLX's exact one."""
-    name, _source, _info, model, _reference = served
+    _name, _source, _info, model, _reference = served
     backbone = model._session.module.backbone
-    if not hasattr(backbone, "fast_cpu_ops"):
-        pytest.skip(f"{name} has no vectorised CPU path")
     assert backbone.fast_cpu_ops  # the engine turned it on
     fast = model.embed_blocking(EmbedRequest(TEXTS)).vectors
     backbone.fast_cpu_ops = False
