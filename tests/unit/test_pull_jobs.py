@@ -45,7 +45,7 @@ class GatedCatalog:
 
 
 async def _until(event: threading.Event) -> None:
-    for _ in range(500):
+    for _ in range(3000):  # up to 30 s on a loaded machine
         if event.is_set():
             return
         await asyncio.sleep(0.01)
