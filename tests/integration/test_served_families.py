@@ -24,7 +24,6 @@ import pytest  # noqa: E402
 from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine  # noqa: E402
 from mlx_serve.adapters.mlx.rerank.engine import MlxReranker  # noqa: E402
-from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread  # noqa: E402
 from mlx_serve.domain.errors import InvalidRequest, UnsupportedModel  # noqa: E402
 from mlx_serve.domain.inference import EmbedRequest, RerankRequest  # noqa: E402
 from mlx_serve.domain.models import ModelInfo, ModelType  # noqa: E402
@@ -72,13 +71,6 @@ def pull(source, destination, name: str, **options) -> ModelInfo:
                                       destination, ConversionOptions(**options))
     return ModelInfo(name=name, source=str(source), size_bytes=0, created=0.0,
                      path=destination, **metadata)
-
-
-@pytest.fixture(scope="module")
-def compute():
-    thread = ComputeThread()
-    yield thread
-    thread.close()
 
 
 @pytest.fixture(scope="module", params=sorted(EMBEDDERS))
