@@ -33,7 +33,7 @@ def text_tokens(text: str, max_length: int) -> int:
     return min(max_length, len(text) // CHARS_PER_TOKEN + 2)
 
 
-def embed_cost(inputs: Sequence[object], max_length: int) -> int:
+def queued_embed_tokens(inputs: Sequence[object], max_length: int) -> int:
     """Estimated tokens of an embedding request's inputs (texts or token-id lists)."""
     total = 0
     for item in inputs:
@@ -44,7 +44,7 @@ def embed_cost(inputs: Sequence[object], max_length: int) -> int:
     return max(1, total)
 
 
-def rerank_cost(query: str, documents: Sequence[str], max_length: int) -> int:
+def queued_rerank_tokens(query: str, documents: Sequence[str], max_length: int) -> int:
     """Estimated tokens of a rerank request: every pair holds the query and one document."""
     return max(1, sum(text_tokens(query + document, max_length) for document in documents))
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import Any, Protocol
 
-from mlx_serve.application.admission import AdmissionControl, embed_cost
+from mlx_serve.application.admission import AdmissionControl, queued_embed_tokens
 from mlx_serve.application.aliases import UserAlias, prompt_bindings
 from mlx_serve.application.embedding_inputs import (
     bound_text_lengths,
@@ -138,8 +138,8 @@ class EmbeddingService:
             )
         self._check_cost(normalized, info, instruction)
         bound = self._bound_prompts.get(str(model_ref).casefold())
-        admitted = (nullcontext() if self._admission is None else
-                    self._admission.admit(info.name, embed_cost(normalized, info.max_length)))
+        admitted = (nullcontext() if self._admission is None else self._admission.admit(
+            info.name, queued_embed_tokens(normalized, info.max_length)))
         with admitted:  # QueueFull (429) at once when the model's queue is full
             async with self._cache.use(info, keep_alive=keep_alive) as model:
                 prompt = select_prompt(

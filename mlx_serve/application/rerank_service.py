@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any, Protocol
 
-from mlx_serve.application.admission import AdmissionControl
-from mlx_serve.application.admission import rerank_cost as queued_tokens
+from mlx_serve.application.admission import AdmissionControl, queued_rerank_tokens
 from mlx_serve.application.embedding_inputs import char_limit
 from mlx_serve.application.request_cost import check_cost, rerank_cost
 from mlx_serve.domain.errors import InvalidRequest, MlxServeError, WrongModelType
@@ -102,7 +101,7 @@ class RerankService:
             check_cost(cost, self._max_request_tokens, param="documents",
                        what=f"{len(documents)} query-document pairs")
         admitted = (nullcontext() if self._admission is None else self._admission.admit(
-            info.name, queued_tokens(request.query, request.documents, info.max_length)))
+            info.name, queued_rerank_tokens(request.query, request.documents, info.max_length)))
         with admitted:  # QueueFull (429) at once when the model's queue is full
             async with self._cache.use(info, keep_alive=keep_alive) as model:
                 began = time.perf_counter()

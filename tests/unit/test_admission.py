@@ -9,7 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlx_serve.application.admission import AdmissionControl, embed_cost, rerank_cost
+from mlx_serve.application.admission import (
+    AdmissionControl,
+    queued_embed_tokens,
+    queued_rerank_tokens,
+)
 from mlx_serve.application.embedding_service import EmbeddingService
 from mlx_serve.domain.errors import QueueFull
 from mlx_serve.entrypoints.http.errors import handle_exception
@@ -26,10 +30,10 @@ class Clock:
 
 
 def test_costs_are_estimated_from_characters_and_capped_by_the_model():
-    assert embed_cost(["a" * 40], max_length=512) == 12  # 40 // 4 + 2 specials
-    assert embed_cost(["a" * 40_000], max_length=256) == 256
-    assert embed_cost([[1, 2, 3], [4] * 1000], max_length=512) == 3 + 512
-    assert rerank_cost("q" * 8, ["d" * 32, "d" * 32], max_length=512) == 2 * (40 // 4 + 2)
+    assert queued_embed_tokens(["a" * 40], max_length=512) == 12  # 40 // 4 + 2 specials
+    assert queued_embed_tokens(["a" * 40_000], max_length=256) == 256
+    assert queued_embed_tokens([[1, 2, 3], [4] * 1000], max_length=512) == 3 + 512
+    assert queued_rerank_tokens("q" * 8, ["d" * 32, "d" * 32], max_length=512) == 2 * (40 // 4 + 2)
 
 
 def test_an_empty_queue_admits_anything_and_a_full_one_refuses():

@@ -62,7 +62,6 @@ class EmbeddingSession:
         self.vocab_size = int(self.module.config.get("vocab_size", 0))
         self.dimensions = self.pipeline.dimensions(
             self.module.family.hidden_size(self.module.config))
-        self.prompts = self.pipeline.prompts
         self.model_prompts = ModelPrompts(self.pipeline.prompts,
                                           self.pipeline.default_prompt_name)
         self.forward_batches = 0  # forward passes run so far (observability, tests)
@@ -90,7 +89,7 @@ class EmbeddingSession:
         if self.family == "qwen3":
             return f"Instruct: {instruction}\nQuery:{text}"
         # sentence-transformers: a named prompt from the checkpoint, or the text itself.
-        prompt = self.prompts.get(instruction) if isinstance(self.prompts, dict) else None
+        prompt = self.model_prompts.prompts.get(instruction)
         return f"{prompt if prompt is not None else instruction}{text}"
 
     def encode_inputs(self, request: EmbedRequest) -> list[Encoded]:
