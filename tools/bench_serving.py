@@ -2,6 +2,7 @@
 
     python -m tools.bench_serving --model-dir DIR [--texts 640] [--repeats 2]
         [--cases 1x1,16x1,4x32,1x640] [--formats float,base64] [--st-dtype float16]
+        [--infinity-venv DIR]
 
 One run, runners interleaved per round (ratios hold where absolute numbers drift). Starts a
 real server (``mlx-serve start --foreground --preload``) on a loopback port and reports:
@@ -9,6 +10,8 @@ real server (``mlx-serve start --foreground --preload``) on a loopback port and 
   request warm (target: within 2x);
 - texts/s of each clients x texts-per-request case, per response encoding, and of
   sentence-transformers in process (batch 32) on the same texts;
+- with ``--infinity-venv`` (tools/peers/infinity_venv.sh), the same cases against infinity-emb
+  (torch, CPU) with the same client code, interleaved, and each mlx-serve row's ratio to it;
 - the server's CPU time per small request (1 text, sequential), GPU busy % under 16
   clients (nvidia-smi, when present) and MLX memory from /health after the run.
 Prints markdown; ``--json PATH`` also writes the figures. Never used by tests.
@@ -34,6 +37,8 @@ from pathlib import Path
 import httpx
 
 from tools.bench_embeddings import make_texts
+
+INFINITY = "infinity-emb"
 
 
 def start_server(model_dir: Path, name: str, env_extra: dict[str, str]
@@ -116,13 +121,14 @@ class GpuSampler:
         return statistics.mean(self.samples) if self.samples else None
 
 
-def http_runner(url: str, name: str, clients: int, per_request: int, encoding: str):
+def http_runner(url: str, name: str, clients: int, per_request: int, encoding: str,
+                path: str = "/v1/embeddings"):
     http = httpx.Client(base_url=url, timeout=600,
                         limits=httpx.Limits(max_connections=clients))
 
     def post(batch: list[str]) -> None:
         body = {"model": name, "input": batch, "encoding_format": encoding}
-        response = http.post("/v1/embeddings", json=body)
+        response = http.post(path, json=body)
         response.raise_for_status()
 
     def run(texts: list[str]) -> None:
@@ -161,12 +167,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-st", action="store_true")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--infinity-venv", type=Path, default=None,
+                        help="infinity-emb venv (tools/peers/infinity_venv.sh): a peer")
     args = parser.parse_args(argv)
     texts = make_texts(args.texts)
     env = dict(item.split("=", 1) for item in args.env)
     figures: dict[str, object] = {"model": args.model_dir.name, "env": env}
     server, url, ready = start_server(args.model_dir, args.name, env)
+    infinity = None
     try:
+        if args.infinity_venv is not None:
+            from tools.peers.infinity import InfinityServer, version
+
+            infinity = InfinityServer(args.infinity_venv, args.model_dir)
+            figures["infinity"] = {"version": version(args.infinity_venv),
+                                   "ready_s": infinity.ready_s}
         probe = {"model": args.name, "input": texts[:32]}
         began = time.perf_counter()
         httpx.post(f"{url}/v1/embeddings", json=probe, timeout=600).raise_for_status()
@@ -184,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         for encoding in args.formats.split(","):
             for case in args.cases.split(","):
                 clients, per_request = (int(x) for x in case.split("x"))
+                per_request = min(per_request, len(texts))
                 runners[f"HTTP {clients} x {per_request}, {encoding}"] = http_runner(
                     url, args.name, clients, per_request, encoding)
+                if infinity is not None:
+                    runners[f"{INFINITY} HTTP {clients} x {per_request}, {encoding}"] = (
+                        http_runner(infinity.url, infinity.name, clients, per_request, encoding,
+                                    "/embeddings"))
         for run in runners.values():
             run(texts[:64])
         times: dict[str, list[float]] = {key: [] for key in runners}
@@ -211,18 +231,31 @@ def main(argv: list[str] | None = None) -> int:
         figures["server_cpu_ms_per_small_request"] = spent / count * 1e3
         figures["health_memory"] = http.get("/health").json().get("memory")
     finally:
+        if infinity is not None:
+            infinity.stop()
         stop(server)
     reference = rates.get("sentence-transformers in process (batch 32)")
     print(f"## {args.model_dir.name} {env}")
     cold = figures["cold"]
     print(f"cold start: ready {cold['ready_s']:.1f} s, first request {cold['first_s']:.3f} s, "
           f"warm {cold['warm_s']:.3f} s ({cold['first_s'] / cold['warm_s']:.2f}x)")
-    print("| runner | texts/s | ratio to sentence-transformers | GPU busy % |")
-    print("|---|---|---|---|")
+    if infinity is not None:
+        peer = figures["infinity"]
+        print(f"infinity-emb ({peer['version']}): ready {peer['ready_s']:.1f} s")  # type: ignore[index]
+    print("| runner | texts/s | ratio to sentence-transformers | ratio to infinity-emb "
+          "| GPU busy % |")
+    print("|---|---|---|---|---|")
     for key, rate in rates.items():
         ratio = f"{rate / reference:.2f}" if reference else "-"
+        peer_rate = rates.get(f"{INFINITY} {key}")
+        to_peer = f"{rate / peer_rate:.2f}" if peer_rate else "-"
         gpu = figures["gpu_busy_pct"].get(key)  # type: ignore[union-attr]
-        print(f"| {key} | {rate:.1f} | {ratio} | {'-' if gpu is None else f'{gpu:.0f}'} |")
+        print(f"| {key} | {rate:.1f} | {ratio} | {to_peer} "
+              f"| {'-' if gpu is None else f'{gpu:.0f}'} |")
+    for encoding in args.formats.split(","):
+        one, sixteen = rates.get(f"HTTP 1 x 1, {encoding}"), rates.get(f"HTTP 16 x 1, {encoding}")
+        if one and sixteen:
+            print(f"mlx-serve 16 clients against 1 ({encoding}): {sixteen / one:.2f}x")
     print(f"server CPU per small request: {figures['server_cpu_ms_per_small_request']:.2f} ms")
     print(f"MLX memory after the run: {figures['health_memory']}")
     if args.json:

@@ -1,0 +1,1 @@
+"""Peer servers the benchmarks run beside mlx-serve (each in its own environment)."""
