@@ -41,14 +41,14 @@ from tools.bench_embeddings import make_texts
 INFINITY = "infinity-emb"
 
 
-def start_server(model_dir: Path, name: str, env_extra: dict[str, str]
-                 ) -> tuple[subprocess.Popen[bytes], str, float]:
+def start_server(model_dir: Path, name: str, env_extra: dict[str, str],
+                 model_type: str = "embedding") -> tuple[subprocess.Popen[bytes], str, float]:
     """Import ``model_dir`` with the real CLI and start a server preloading it."""
     home = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     env = {**os.environ, "MLX_SERVE_HOME": str(home), "HF_HUB_OFFLINE": "1",
            "MLX_SERVE_LOG_LEVEL": "WARNING", **env_extra}
     cli = [sys.executable, "-m", "mlx_serve"]
-    pulled = subprocess.run([*cli, "pull", str(model_dir), "--type", "embedding", "--name",
+    pulled = subprocess.run([*cli, "pull", str(model_dir), "--type", model_type, "--name",
                              name], env=env, capture_output=True, text=True, check=False)
     if pulled.returncode:
         raise RuntimeError(f"mlx-serve pull failed: {pulled.stderr[-2000:]}")
