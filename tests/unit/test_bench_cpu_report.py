@@ -22,7 +22,7 @@ def test_each_section_is_written_under_the_exact_command_that_produced_it():
     assert lines[cli + 4:cli + 6] == ["| command | median s |", "|---|---:|"]
     http = lines.index("## Over HTTP")
     assert lines[http + 2] == "`python -m tools.bench_serving --texts 160` (3 s)"
-    assert lines[http + 4] == "**Failed** (exit status 1); output so far:"
+    assert lines[http + 4] == "**Exit status 1**; its output as printed:"
     assert lines[http + 6] == "(no output)"
     assert report.endswith("(no output)\n")
 
