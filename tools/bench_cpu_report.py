@@ -54,6 +54,14 @@ def command_line(args: Sequence[str]) -> str:
     return " ".join(["python", *(shlex.quote(arg) for arg in args)])
 
 
+def cpu_batch_tokens() -> int:
+    """The server's default batch budget on a CPU: bench_rerank's own default (16,384) is the
+    GPU's, so the in-process Qwen3 row is run at what the server would use here."""
+    from mlx_serve.adapters.mlx.runtime.placement import BATCH_TOKENS_BY_DEVICE
+
+    return BATCH_TOKENS_BY_DEVICE["cpu"]
+
+
 def sections(infinity: Path | None, quick: bool, overload: bool) -> list[Section]:
     """The CPU set, in run order; ``quick`` shrinks every size for a set-up check."""
     peer = ("--infinity-venv", str(infinity)) if infinity is not None else ()
@@ -80,7 +88,7 @@ def sections(infinity: Path | None, quick: bool, overload: bool) -> list[Section
         Section("rerank-qwen3", "Qwen3-Reranker shape in process: mlx-serve engine vs the "
                                 "transformers recipe",
                 ("-m", "tools.bench_rerank", "--layers", "2", "--documents", size["documents"],
-                 "--repeat", "1" if quick else "2")),
+                 "--repeat", "1" if quick else "2", "--budget", str(cpu_batch_tokens()))),
         Section("cli", "CLI commands", ("-m", "tools.bench_cli", "--runs", size["cli_runs"])),
     ]
     if overload:
