@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             infinity.stop()
         stop(server)
     reference = rates.get("sentence-transformers in process (batch 32)")
-    print(f"## {args.model_dir.name} {env}")
+    print(f"Model {args.model_dir}, server environment {env or 'default'}")
     cold = figures["cold"]
     print(f"cold start: ready {cold['ready_s']:.1f} s, first request {cold['first_s']:.3f} s, "
           f"warm {cold['warm_s']:.3f} s ({cold['first_s'] / cold['warm_s']:.2f}x)")
