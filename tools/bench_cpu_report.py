@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tools.bench_targets import cpu_targets
+from tools.bench_targets import markdown as targets_markdown
 from tools.peers.infinity import DEFAULT_VENV
 
 
@@ -126,9 +128,12 @@ def machine() -> str:
 
 
 def assemble(header: Sequence[str], outcomes: Sequence[Outcome]) -> str:
-    """The markdown report: header lines, then per section its heading, its exact command,
-    how long it took, and its output (already markdown) or the failure."""
-    lines = ["# CPU benchmark report", "", *header, ""]
+    """The markdown report: header lines, issue 11's targets judged from this run's output,
+    then per section its heading, its exact command, how long it took, and its output
+    (already markdown) or the failure."""
+    judged = cpu_targets({outcome.section.key: outcome.output for outcome in outcomes})
+    lines = ["# CPU benchmark report", "", *header, "", "## Targets (issue 11), this run", "",
+             targets_markdown(judged), ""]
     for outcome in outcomes:
         section = outcome.section
         lines += [f"## {section.title}", "", f"`{command_line(section.args)}` "

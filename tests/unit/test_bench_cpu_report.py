@@ -18,6 +18,9 @@ def test_each_section_is_written_under_the_exact_command_that_produced_it():
     lines = report.splitlines()
     assert lines[:3] == ["# CPU benchmark report", "", "header line"]
     cli = lines.index("## CLI commands")
+    targets = lines.index("## Targets (issue 11), this run")
+    assert targets < cli  # judged from the same run's sections, shown first
+    assert "| CLI: status, stop, list, show <= 0.3 s | - | not measured |" in lines[targets:cli]
     assert lines[cli + 2] == "`python -m tools.bench_cli --runs 10` (12 s)"
     assert lines[cli + 4:cli + 6] == ["| command | median s |", "|---|---:|"]
     http = lines.index("## Over HTTP")
