@@ -8,7 +8,8 @@ One run, runners interleaved per round (ratios hold where absolute numbers drift
 real server (``mlx-serve start --foreground --preload``) on a loopback port and reports:
 - cold start: seconds to healthy, the first request (32 mixed texts) against the same
   request warm (target: within 2x);
-- texts/s of each clients x texts-per-request case, per response encoding, and of
+- texts/s of each clients x texts-per-request case (texts per request capped at ``--texts``),
+  per response encoding, and of
   sentence-transformers in process (batch 32) on the same texts;
 - with ``--infinity-venv`` (tools/peers/infinity_venv.sh), the same cases against infinity-emb
   (torch, CPU) with the same client code, interleaved, and each mlx-serve row's ratio to it;

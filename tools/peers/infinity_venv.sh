@@ -5,6 +5,10 @@
 # must never share the project's venv. torch is pinned in the same pip command: without the pin
 # pip resolves a multi-GB CUDA build. The `all` extra is avoided on purpose (vision/audio stacks).
 #
+# Resolved on 2026-12-02 (Python 3.11): infinity-emb 0.0.78, torch 2.13.0+cpu, transformers
+# 4.57.6, sentence-transformers 3.4.1, numpy 1.26.4, huggingface_hub 0.36.2, fastapi 0.165.0,
+# uvicorn 0.32.1 (about 1 GB on disk). The script prints what it resolved each time.
+#
 # Usage: bash tools/peers/infinity_venv.sh [VENV_DIR]
 #   VENV_DIR defaults to ~/.cache/mlx-serve-bench/infinity. Prints the venv path on success.
 #   The benchmarks take it as --infinity-venv VENV_DIR.
