@@ -7,7 +7,7 @@
 #
 # Resolved on 2026-12-02 (Python 3.11): infinity-emb 0.0.78, torch 2.13.0+cpu, transformers
 # 4.57.6, sentence-transformers 3.4.1, numpy 1.26.4, huggingface_hub 0.36.2, fastapi 0.165.0,
-# uvicorn 0.32.1 (about 1 GB on disk). The script prints what it resolved each time.
+# uvicorn 0.32.1 (about 1.4 GB on disk). The script prints what it resolved each time.
 #
 # Usage: bash tools/peers/infinity_venv.sh [VENV_DIR]
 #   VENV_DIR defaults to ~/.cache/mlx-serve-bench/infinity. Prints the venv path on success.
@@ -27,5 +27,5 @@ fi
 # Smoke check: the CLI imports (no network, no telemetry).
 INFINITY_ANONYMOUS_USAGE_STATS=0 DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 \
     "$venv/bin/infinity_emb" v2 --help >/dev/null
-"$venv/bin/python" -m pip freeze | grep -i -E '^(infinity-emb|torch|transformers|sentence-transformers|numpy|optimum)=' >&2 || true
+"$venv/bin/python" -m pip freeze | grep -i -E '^(infinity[-_]emb|torch|transformers|sentence[-_]transformers|numpy|huggingface[-_]hub)=' >&2 || true
 echo "$venv"
