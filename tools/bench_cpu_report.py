@@ -80,7 +80,8 @@ def sections(infinity: Path | None, quick: bool, overload: bool) -> list[Section
                  size["repeats"], "--no-server")),
         Section("http", "Embeddings over HTTP and cold start: mlx-serve, infinity-emb, "
                         "sentence-transformers",
-                ("-m", "tools.bench_serving", "--texts", size["http_texts"], "--repeats", "1",
+                ("-m", "tools.bench_serving", "--texts", size["http_texts"], "--repeats",
+                 "1" if quick else "2",
                  "--formats", "float", "--cases", f"1x1,16x1,4x32,1x{size['http_texts']}",
                  *peer)),
         Section("rerank-http", "Cross-encoder rerank over HTTP: mlx-serve, infinity-emb, "
