@@ -168,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     infinity = args.infinity_venv
     if infinity is None and (DEFAULT_VENV / "bin" / "infinity_emb").exists():
         infinity = DEFAULT_VENV
-    chosen = sections(infinity, args.quick, args.overload)
-    if args.only:
-        keys = set(args.only.split(","))
+    keys = set(args.only.split(",")) if args.only else None
+    chosen = sections(infinity, args.quick, args.overload or "overload" in (keys or ()))
+    if keys is not None:
         unknown = keys - {section.key for section in chosen}
         if unknown:
             parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
