@@ -149,6 +149,18 @@ def st_runner(model_dir: Path, dtype: str | None):
     return run
 
 
+def profiler(pid: int, path: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy recording every thread of ``pid`` (native frames too) into ``path``, if
+    py-spy is installed; the profile is sampled while the caller's loop runs."""
+    if not shutil.which("py-spy"):
+        return None
+    spy = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-o", str(path), "-f", "raw",
+                            "-r", "200", "--threads", "--native"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the loop starts
+    return spy
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, required=True)
@@ -161,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-st", action="store_true")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy raw stacks of the server during the small-request loop")
     args = parser.parse_args(argv)
     texts = make_texts(args.texts)
     env = dict(item.split("=", 1) for item in args.env)
@@ -208,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
             http.post("/v1/embeddings", json={"model": args.name, "input": texts[i % 50][:80]}
                       ).raise_for_status()
         spent = cpu_seconds(server.pid) - before
+        spy = profiler(server.pid, args.profile) if args.profile else None
+        if spy is not None:  # a second loop: sampling (it pauses the server) skews the first
+            for i in range(count):
+                http.post("/v1/embeddings", json={"model": args.name,
+                                                  "input": texts[i % 50][:80]})
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         figures["server_cpu_ms_per_small_request"] = spent / count * 1e3
         figures["health_memory"] = http.get("/health").json().get("memory")
     finally:
