@@ -69,7 +69,7 @@ bench() {  # tree label model
   [ -n "${NO_ST:-}" ] && args+=(--no-st)
   args+=(--env "PYTHONPATH=$tree:$SITE_HUB:$SITE")  # the server's (and its pull's) path
   [ -n "${PROFILE:-}" ] && [ "$label" = after ] && args+=(--profile "$OUT/profile-$model.txt")
-  (cd "$tree" && PYTHONPATH=$tree:$SITE timeout 280 python3 -m tools.bench_serving \
+  (cd "$tree" && PYTHONPATH=$tree:$SITE timeout 400 python3 -m tools.bench_serving \
      --model-dir "/root/models/$model" --formats "${FORMATS:-float,base64}" \
      --repeats "${REPEATS:-2}" --cases "${CASES:-1x1,16x1,4x32,1x640}" \
      --json "$OUT/$label-$model.json" "${args[@]}" 2>&1 | grep -v 'Loading weights')
