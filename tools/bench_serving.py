@@ -83,6 +83,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds per thread of a process (Linux /proc), keyed "main" (the event loop) or
+    "thread <id>" (Python does not name its OS threads; the compute thread is the other
+    busy one)."""
+    seconds: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = "main" if task.name == str(pid) else f"thread {task.name}"
+        seconds[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 class GpuSampler:
     """nvidia-smi utilisation samples while a block runs (mean %), if nvidia-smi exists."""
 
@@ -217,11 +232,17 @@ def main(argv: list[str] | None = None) -> int:
         figures["gpu_busy_pct"] = {key: statistics.mean(v) for key, v in busy.items()}
         http = httpx.Client(base_url=url, timeout=60)
         before = cpu_seconds(server.pid)
+        threads_before = thread_cpu_seconds(server.pid)
         count = 300
         for i in range(count):
             http.post("/v1/embeddings", json={"model": args.name, "input": texts[i % 50][:80]}
                       ).raise_for_status()
         spent = cpu_seconds(server.pid) - before
+        threads_after = thread_cpu_seconds(server.pid)
+        figures["server_cpu_ms_per_small_request_by_thread"] = {
+            name: (threads_after[name] - threads_before.get(name, 0.0)) / count * 1e3
+            for name in threads_after
+            if threads_after[name] - threads_before.get(name, 0.0) > 0}
         spy = profiler(server.pid, args.profile) if args.profile else None
         if spy is not None:  # a second loop: sampling (it pauses the server) skews the first
             for i in range(count):
@@ -245,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         gpu = figures["gpu_busy_pct"].get(key)  # type: ignore[union-attr]
         print(f"| {key} | {rate:.1f} | {ratio} | {'-' if gpu is None else f'{gpu:.0f}'} |")
     print(f"server CPU per small request: {figures['server_cpu_ms_per_small_request']:.2f} ms")
+    by_thread = figures["server_cpu_ms_per_small_request_by_thread"]
+    print("  by thread: " + ", ".join(  # type: ignore[union-attr]
+        f"{name} {ms:.2f}" for name, ms in sorted(by_thread.items(), key=lambda x: -x[1])[:6]))
     print(f"MLX memory after the run: {figures['health_memory']}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
