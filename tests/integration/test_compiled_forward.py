@@ -80,3 +80,25 @@ def test_repeated_shapes_reuse_the_trace_and_stay_identical(sessions):
     first = gpu_path.embed(request).vectors
     again = gpu_path.embed(request).vectors
     np.testing.assert_array_equal(first, again)
+
+
+def test_dropping_a_session_frees_its_weights_and_traces(tmp_path):
+    """An unloaded model's compiled traces must not keep its weights alive (MLX caches
+    traces per compiled function; they go with the function)."""
+    import gc
+
+    import mlx.core as mx
+
+    directory = converted(tiny_checkpoints.build_qwen3_embedding, tmp_path)
+    gc.collect()
+    before = mx.get_active_memory()
+    session = EmbeddingSession(directory, 32, Runtime(device="cpu", fast_cpu_ops=False))
+    session.bucketed = True
+    session.compiled = compiled_forward(session.module.backbone, session.pipeline,
+                                        session.left_padded)
+    session.embed(EmbedRequest(inputs=TEXTS))
+    loaded = mx.get_active_memory() - before
+    assert loaded > 0
+    del session
+    gc.collect()
+    assert mx.get_active_memory() - before < loaded / 100
