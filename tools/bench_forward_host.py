@@ -5,7 +5,7 @@ environment settings, one process per setting (MLX reads them once).
         [--env ""] [--env MLX_MAX_OPS_PER_BUFFER=100,MLX_CUDA_USE_CUDNN_SDPA=0] ...
 
 On a GPU the server's CPU per small request is mostly MLX's host work per pass (building,
-encoding and launching the graph: decision 23); this measures that part alone, in process,
+encoding and launching the graph: decision 24); this measures that part alone, in process,
 for a checkpoint ``mlx-serve pull`` would convert (it is converted once into a temporary
 folder). Prints one markdown row per setting and shape: CPU ms and wall ms per pass.
 Never used by tests.

@@ -10,7 +10,7 @@ load, so the traces are bounded in number and built before the first request.
 
 Not used on the CPU by default: measured in process on tiny and MiniLM-sized encoders, it
 halves the cost of a 1-row pass but is neutral to 10-25 % slower on large batches (see
-architecture/decisions/0023-gpuc-compiled-forward.md).
+architecture/decisions/0024-compiled-forward-on-the-gpu.md).
 """
 
 from __future__ import annotations
