@@ -70,6 +70,7 @@ class ServerLifecycle:
         *,
         sleep: Callable[[float], None] = time.sleep,
         poll_seconds: float = 0.2,
+        exit_poll_seconds: float = 0.02,
     ) -> None:
         self._processes = processes
         self._registry = registry
@@ -77,6 +78,9 @@ class ServerLifecycle:
         self._logs_dir = logs_dir
         self._sleep = sleep
         self._poll = poll_seconds
+        # Waiting for an exit reads /proc (cheap), so look often: `stop` returns as soon as
+        # the server is gone rather than up to a whole start-up poll later.
+        self._exit_poll = exit_poll_seconds
 
     # -- identity -----------------------------------------------------------------------
 
@@ -234,7 +238,7 @@ class ServerLifecycle:
             gone = {r.pid for r in targets if self._processes.start_token(r.pid) != r.process_start}
             if len(gone) == len(targets) or self._clock.now() >= deadline:
                 return gone
-            self._sleep(self._poll)
+            self._sleep(self._exit_poll)
 
 
 def _tail(log_file: Path, lines: int = 20) -> list[str]:
