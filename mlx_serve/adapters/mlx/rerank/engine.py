@@ -100,11 +100,13 @@ class MlxReranker:
         share_prefix: bool = True,
         fast_cpu_ops: bool = True,
         observer: InferenceObserver = NO_METRICS,
+        cpu_engine: str = "auto",
     ) -> None:
         self._compute = compute
         self._share_prefix = share_prefix
         self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
-                                fast_cpu_ops=fast_cpu_ops, observer=observer)
+                                fast_cpu_ops=fast_cpu_ops, observer=observer,
+                                cpu_engine=cpu_engine)
 
     async def load(self, model: ModelInfo) -> MlxLoadedReranker:
         """Load the model's files on the compute thread; raises ModelLoadError,

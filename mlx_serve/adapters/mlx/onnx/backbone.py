@@ -1,0 +1,71 @@
+"""An ONNX Runtime session in the MLX backbone's place: (ids, mask[, token types]) -> states.
+
+Runs on the compute thread, like the MLX backbone it replaces; it is the session's only
+caller, so ONNX Runtime's intra-op pool gets every core the process may use.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+from mlx.utils import tree_flatten
+
+from mlx_serve.adapters.mlx.onnx.graph import INPUTS, OUTPUT, UnsupportedGraph, encoder_graph
+
+# Protocol buffers cap a serialised model at 2 GiB; the graph holds the weights inline.
+MAX_GRAPH_BYTES = 2**31 - 2**26
+
+
+def cpu_threads() -> int:
+    """The cores this process may run on (cgroup/affinity aware where the OS says)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxBackbone(nn.Module):
+    """BertModel / XLMRobertaModel's last hidden states from ONNX Runtime.
+
+    Keeps only the MLX pooler (BERT's classification head reads ``model.pooler``); the
+    encoder's weights live in the ONNX Runtime session, built from ``backbone``'s.
+    """
+
+    def __init__(self, backbone: nn.Module, config: dict[str, Any], *, roberta_positions: bool,
+                 threads: int | None = None) -> None:
+        super().__init__()
+        import onnxruntime as ort
+
+        weights = {name: np.array(value, dtype=np.float32)
+                   for name, value in tree_flatten(backbone.parameters())
+                   if not name.startswith("pooler.")}
+        size = sum(w.nbytes for w in weights.values())
+        if size > MAX_GRAPH_BYTES:
+            raise UnsupportedGraph(f"{size / 2**30:.1f} GiB of float32 weights do not fit one "
+                                   "in-memory ONNX model (2 GiB)")
+        graph = encoder_graph(weights, config, roberta_positions=roberta_positions)
+        del weights
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or cpu_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = ort.InferenceSession(graph, options,
+                                             providers=["CPUExecutionProvider"])
+        self.pooler = backbone.pooler
+        self.external_bytes = size  # held by ONNX Runtime, not by MLX arrays
+        self.threads = options.intra_op_num_threads
+
+    def __call__(self, input_ids: mx.array, attention_mask: mx.array,
+                 token_type_ids: mx.array | None = None) -> mx.array:
+        ids = np.asarray(input_ids, dtype=np.int32)
+        types = np.zeros_like(ids) if token_type_ids is None \
+            else np.asarray(token_type_ids, dtype=np.int32)
+        feeds = dict(zip(INPUTS, (ids, np.asarray(attention_mask, dtype=np.int32), types),
+                         strict=True))
+        (hidden,) = self._session.run([OUTPUT], feeds)
+        return mx.array(hidden)
