@@ -54,6 +54,9 @@ class OnnxBackbone(nn.Module):
         options.intra_op_num_threads = threads or cpu_threads()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle pool threads sleep instead of spinning: the CPU is shared with the event loop
+        # and other models' sessions (no loss measured on MiniLM; decision 0022).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(graph, options,
                                              providers=["CPUExecutionProvider"])
         self.pooler = backbone.pooler
