@@ -14,10 +14,18 @@ import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten
 
-from mlx_serve.adapters.mlx.onnx.graph import INPUTS, OUTPUT, UnsupportedGraph, encoder_graph
+from mlx_serve.adapters.mlx.onnx.graph import (
+    INPUTS,
+    OUTPUT,
+    WORD_VECTORS,
+    UnsupportedGraph,
+    encoder_graph,
+)
 
-# Protocol buffers cap a serialised model at 2 GiB; the graph holds the weights inline.
+# Protocol buffers cap a serialised model at 2 GiB; the graph holds the weights inline (all
+# but the word embeddings, which stay here: see graph.py).
 MAX_GRAPH_BYTES = 2**31 - 2**26
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 
 
 def cpu_threads() -> int:
@@ -31,8 +39,9 @@ def cpu_threads() -> int:
 class OnnxBackbone(nn.Module):
     """BertModel / XLMRobertaModel's last hidden states from ONNX Runtime.
 
-    Keeps only the MLX pooler (BERT's classification head reads ``model.pooler``); the
-    encoder's weights live in the ONNX Runtime session, built from ``backbone``'s.
+    Keeps only the MLX pooler (BERT's classification head reads ``model.pooler``) and the
+    word embedding matrix (numpy; rows looked up per batch); the other weights live in the
+    ONNX Runtime session, built from ``backbone``'s.
     """
 
     def __init__(self, backbone: nn.Module, config: dict[str, Any], *, roberta_positions: bool,
@@ -43,6 +52,7 @@ class OnnxBackbone(nn.Module):
         weights = {name: np.array(value, dtype=np.float32)
                    for name, value in tree_flatten(backbone.parameters())
                    if not name.startswith("pooler.")}
+        self._words = weights.pop(WORD_EMBEDDINGS)
         size = sum(w.nbytes for w in weights.values())
         if size > MAX_GRAPH_BYTES:
             raise UnsupportedGraph(f"{size / 2**30:.1f} GiB of float32 weights do not fit one "
@@ -60,7 +70,7 @@ class OnnxBackbone(nn.Module):
         self._session = ort.InferenceSession(graph, options,
                                              providers=["CPUExecutionProvider"])
         self.pooler = backbone.pooler
-        self.external_bytes = size  # held by ONNX Runtime, not by MLX arrays
+        self.external_bytes = size + self._words.nbytes  # held outside MLX arrays
         self.threads = options.intra_op_num_threads
 
     def __call__(self, input_ids: mx.array, attention_mask: mx.array,
@@ -70,5 +80,6 @@ class OnnxBackbone(nn.Module):
             else np.asarray(token_type_ids, dtype=np.int32)
         feeds = dict(zip(INPUTS, (ids, np.asarray(attention_mask, dtype=np.int32), types),
                          strict=True))
+        feeds[WORD_VECTORS] = np.take(self._words, ids, axis=0)
         (hidden,) = self._session.run([OUTPUT], feeds)
         return mx.array(hidden)

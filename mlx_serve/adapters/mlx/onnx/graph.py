@@ -6,8 +6,12 @@ encoder layers use ONNX Runtime's fused CPU kernels directly (the ``com.microsof
 ``Attention``, ``SkipLayerNormalization``, ``BiasGelu`` / ``FastGelu`` ops), the nodes its
 own optimiser would fuse a torch export into; the embeddings are standard ops.
 
-Inputs (all int32, shape (batch, length)): ``input_ids``, ``attention_mask`` (1 on real
-tokens), ``token_type_ids``. Output: ``hidden`` (batch, length, hidden), float32.
+Inputs: ``input_ids``, ``attention_mask`` (1 on real tokens), ``token_type_ids`` (int32,
+(batch, length)) and ``word_vectors`` (float32, (batch, length, hidden): the rows of the word
+embedding matrix, looked up by the caller). The word embeddings stay outside the graph because
+protocol buffers cap a serialised model at 2 GiB and XLM-RoBERTa's 250k-row matrix alone is
+1 GiB in float32 (bge-m3 fits only without it); the lookup is a memory copy either way.
+Output: ``hidden`` (batch, length, hidden), float32.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 MS_DOMAIN = "com.microsoft"
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+WORD_VECTORS = "word_vectors"
 OUTPUT = "hidden"
 # hidden_act -> the fused op that adds the bias and applies it (None: Add, then the op).
 ACTIVATIONS = {"gelu": "BiasGelu", "gelu_new": "FastGelu", "gelu_pytorch_tanh": "FastGelu",
@@ -36,7 +41,8 @@ def encoder_graph(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], 
     ids, counted over non-padding tokens from ``pad_token_id + 1``).
 
     ``weights`` are the MLX backbone's parameters by name (``embeddings.*``,
-    ``encoder.layer.N.*``), as float32 numpy arrays. Raises UnsupportedGraph.
+    ``encoder.layer.N.*``), as float32 numpy arrays, without the word embeddings (an input
+    here). Raises UnsupportedGraph.
     """
     from onnx import TensorProto, helper, numpy_helper
 
@@ -66,7 +72,7 @@ def encoder_graph(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], 
         return weight(f"{key}.weight", weights[f"{key}.weight"].T)
 
     # Embeddings: word + position + token type, then LayerNorm (standard ops).
-    word = node("Gather", [weight("embeddings.word_embeddings.weight"), "input_ids"], "word")
+    word = WORD_VECTORS
     if roberta_positions:
         pad = int(config.get("pad_token_id", 1))
         real = node("Cast", [node("Not", [node("Equal", ["input_ids", constant(
@@ -126,11 +132,14 @@ def encoder_graph(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], 
     nodes.append(helper.make_node("Identity", [x], [OUTPUT], name=OUTPUT))
 
     batch_length = ["batch", "length"]
+    hidden = int(config["hidden_size"])
     graph = helper.make_graph(
         nodes, name,
-        [helper.make_tensor_value_info(n, TensorProto.INT32, batch_length) for n in INPUTS],
+        [helper.make_tensor_value_info(n, TensorProto.INT32, batch_length) for n in INPUTS]
+        + [helper.make_tensor_value_info(WORD_VECTORS, TensorProto.FLOAT,
+                                         [*batch_length, hidden])],
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT,
-                                       [*batch_length, int(config["hidden_size"])])],
+                                       [*batch_length, hidden])],
         initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
                                                     helper.make_opsetid(MS_DOMAIN, 1)],
