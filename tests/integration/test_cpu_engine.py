@@ -130,3 +130,23 @@ def test_forcing_onnx_runtime_on_another_family_fails_clearly(compute, mpnet_inf
     message = str(caught.value)
     assert "MLX_SERVE_CPU_ENGINE=onnxruntime" in message
     assert "mpnet family has no ONNX graph" in message
+
+
+@pytest.mark.parametrize(("device", "dtype", "reason"), [
+    ("gpu", "float32", "runs on the GPU"),
+    ("cpu", "float16", "not float32"),
+])
+def test_auto_keeps_gpu_and_half_precision_on_mlx(compute, minilm_info, device, dtype, reason):
+    import mlx.core as mx
+
+    from mlx_serve.adapters.mlx.models.loading import load_module
+    from mlx_serve.adapters.mlx.onnx.selection import select_engine
+
+    def choose(setting: str) -> str:
+        module = load_module(minilm_info.path, getattr(mx, dtype))
+        return select_engine(module, setting, getattr(mx, device), getattr(mx, dtype), "minilm")
+
+    assert compute.call(choose, "auto") == "mlx"
+    assert compute.call(choose, "mlx") == "mlx"
+    with pytest.raises(ModelLoadError, match=reason):
+        compute.call(choose, "onnxruntime")

@@ -37,7 +37,7 @@ def obstacle(module: LoadedModule, device: Any, dtype: mx.Dtype) -> str | None:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError as error:
-        return f"{error.name} is not installed (pip install 'mlx-serve[cpu]')"
+        return f"{error.name} is not installed (pip install onnxruntime onnx)"
     return None
 
 
