@@ -3,6 +3,7 @@ Runtime, and the OpenAI client gets sentence-transformers' vectors (decision 002
 
 from __future__ import annotations
 
+import httpx
 import numpy as np
 import openai
 import pytest
@@ -37,3 +38,12 @@ def test_served_vectors_match_sentence_transformers(server, minilm_reference):
     np.testing.assert_allclose(vectors, expected, atol=2e-5)
     # The model really ran on ONNX Runtime (the load line names the engine).
     assert f"loaded {MINILM} (bert, mlx.core.float32, onnxruntime" in server.log_tail(20000)
+
+
+def test_health_and_ps_name_the_engine(server):
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="unused")
+    client.embeddings.create(model=MINILM, input="load it")
+    health = httpx.get(f"{server.base_url}/health", timeout=30).json()
+    assert [(m["name"], m["engine"]) for m in health["models"]] == [(MINILM, "onnxruntime")]
+    ps = httpx.get(f"{server.base_url}/api/ps", timeout=30).json()["models"]
+    assert [(m["name"], m["engine"]) for m in ps] == [(MINILM, "onnxruntime")]

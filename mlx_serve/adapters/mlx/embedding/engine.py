@@ -78,6 +78,11 @@ class MlxEmbeddingModel:
         """Bytes of the weights in memory (0 once unloaded)."""
         return self._session.memory_bytes if self._session is not None else 0
 
+    @property
+    def engine(self) -> str | None:
+        """What runs the forward pass: "mlx" or "onnxruntime" (None once unloaded)."""
+        return self._session.engine if self._session is not None else None
+
     def release(self) -> None:
         """Drop the weights (compute thread)."""
         self._session = None

@@ -53,6 +53,11 @@ class MlxLoadedReranker:
         """Bytes of weights held in memory by this model (0 once unloaded)."""
         return self.session.memory_bytes if self.session is not None else 0
 
+    @property
+    def engine(self) -> str | None:
+        """What runs the forward pass: "mlx" or "onnxruntime" (None once unloaded)."""
+        return self.session.engine if self.session is not None else None
+
     async def rerank(self, request: RerankRequest) -> RerankResult:
         """Score every document against the query (request order), on the compute thread.
 
