@@ -1,6 +1,7 @@
 """Benchmark: texts/s of the MLX engine beside sentence-transformers and ONNX Runtime (CPU).
 
     .venv/bin/python -m tools.bench_embeddings [--texts 300] [--repeats 3] [--no-onnx]
+        [--engines auto,mlx] [--budgets 1024,2048,4096]  # CPU engines, a batch budget sweep
 
 Absolute numbers on shared machines are noisy; the ratio, measured side by side in one
 run, is what to compare. Prints a markdown table. ``--server-url`` is reserved for an HTTP
