@@ -62,3 +62,22 @@ def test_onnx_runtime_equals_mlx(compute, family, act):
     expected, got, real = compute.call(run)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got[real], expected[real], atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(("cpu_max", "cap"), [
+    ("max 100000\n", None),  # no quota: the affinity
+    ("150000 100000\n", 2),  # 1.5 CPUs: 2 threads
+    ("50000 100000\n", 1),
+    ("garbage", None),
+])
+def test_threads_follow_the_affinity_capped_by_a_cgroup_quota(tmp_path, cpu_max, cap):
+    import os
+
+    from mlx_serve.adapters.mlx.onnx.backbone import cpu_threads
+
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count()
+    assert cpu_threads(path) == (cores if cap is None else min(cores, cap))
+    assert cpu_threads(tmp_path / "missing") == cores

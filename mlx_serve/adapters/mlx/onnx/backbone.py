@@ -6,7 +6,9 @@ caller, so ONNX Runtime's intra-op pool gets every core the process may use.
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Any
 
 import mlx.core as mx
@@ -28,12 +30,23 @@ MAX_GRAPH_BYTES = 2**31 - 2**26
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 
 
-def cpu_threads() -> int:
-    """The cores this process may run on (cgroup/affinity aware where the OS says)."""
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def cpu_threads(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota
+    (a container limited to 2 CPUs on a 64-core host gets 2 threads, not 64)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota readable: the affinity stands
+    return max(1, cores)
 
 
 class OnnxBackbone(nn.Module):
