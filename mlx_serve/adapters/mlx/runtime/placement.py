@@ -23,8 +23,8 @@ from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 BATCH_TOKENS_BY_DEVICE = {"cpu": 512, "gpu": 16384}
 # Default batch budget when ONNX Runtime runs the encoder on the CPU (decision 0022): unlike
 # MLX's CPU backend it gains from bigger batches: all-MiniLM-L6-v2 on the 2-core EPYC, budgets
-# interleaved in one run, 60 / 64 / 58 / 50 texts/s at 1024 / 2048 / 4096 / 8192 tokens and
-# 44 at 512 (tools/bench_embeddings.py --engines onnxruntime --budgets ...).
+# interleaved in one run, 60 / 64 / 58 / 50 texts/s at 1024 / 2048 / 4096 / 8192 tokens; 44 at
+# 512 in a noisier sweep (tools/bench_embeddings.py --engines onnxruntime --budgets ...).
 BATCH_TOKENS_ONNXRUNTIME = 2048
 CPU_ENGINES = ("auto", "mlx", "onnxruntime")
 
