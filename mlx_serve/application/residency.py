@@ -45,6 +45,8 @@ class ResidentModel:
     expires_at: float | None  # Unix seconds; None: never expires (keep_alive < 0)
     memory_bytes: int
     in_use: int = 0
+    # What runs it ("mlx", "onnxruntime"), where the loaded model says (its ``engine``).
+    engine: str | None = None
 
 
 class _Entry:
@@ -257,6 +259,7 @@ class ModelResidencyCache:
                 expires_at=None if e.expires is None else wall + (e.expires - now),
                 memory_bytes=int(getattr(e.model, "memory_bytes", 0)),
                 in_use=e.users,
+                engine=getattr(e.model, "engine", None),
             )
             for e in entries
         ]

@@ -53,6 +53,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.dtype,
         settings.provided.device,
         observer=metrics,
+        cpu_engine=settings.provided.cpu_engine,
     )
     reranker = providers.Singleton(
         MlxReranker,
@@ -61,6 +62,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.dtype,
         settings.provided.device,
         observer=metrics,
+        cpu_engine=settings.provided.cpu_engine,
     )
     clock = providers.Singleton(SystemClock)
 

@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     max_queued_tokens: int | None = Field(default=None, ge=1)
     # Threads of the optimised BLAS on Linux (0: the library's default); adapters/mlx/blas.py.
     blas_threads: int = Field(default=1, ge=0)
+    # What runs BERT/XLM-RoBERTa encoders on the CPU (decision 0022): "auto" (ONNX Runtime
+    # when it can, else MLX), "mlx" or "onnxruntime" (refuse models it cannot run).
+    cpu_engine: Literal["auto", "mlx", "onnxruntime"] = "auto"
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -39,10 +39,16 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
-@pytest.fixture(scope="module", params=sorted(ENCODERS))
+# Families ONNX Runtime runs on the CPU by default (decision 0022): checked on MLX too.
+ONNX_FAMILIES = ("bert", "xlm_roberta")
+
+
+@pytest.fixture(scope="module", params=[(f, "auto") for f in sorted(ENCODERS)]
+                + [(f, "mlx") for f in ONNX_FAMILIES], ids=lambda p: "-".join(p))
 def served(request, compute, tmp_path_factory):
-    """(family, source directory, loaded model) for each encoder family."""
-    family = request.param
+    """(family, source directory, loaded model) for each encoder family, on the default CPU
+    engine and, for the families ONNX Runtime runs, on MLX as well."""
+    family, cpu_engine = request.param
     _, _, build = ENCODERS[family]
     root = tmp_path_factory.mktemp(family)
     source = build(root / f"tiny-{family}")
@@ -53,9 +59,13 @@ def served(request, compute, tmp_path_factory):
     assert meta["max_length"] == MAX_SEQ_LENGTH
     info = ModelInfo(name=family, source=str(source), size_bytes=0, created=0.0, path=target,
                      **meta)
-    engine = MlxEmbeddingEngine(compute, max_batch_tokens=4096, dtype="float32", device="cpu")
+    engine = MlxEmbeddingEngine(compute, max_batch_tokens=4096, dtype="float32", device="cpu",
+                                cpu_engine=cpu_engine)
     model = engine.load_blocking(info)
     assert model._session.family == family
+    # auto: ONNX Runtime for the families it has a graph for, MLX for the rest.
+    on_onnx = cpu_engine == "auto" and family in ONNX_FAMILIES
+    assert model._session.engine == ("onnxruntime" if on_onnx else "mlx")
     return family, source, model
 
 
@@ -84,6 +94,8 @@ def test_fast_cpu_ops_agree_with_the_fused_kernels(served, compute):
     """The vectorised CPU activations (decision 0008) against MLX's exact kernels."""
     _, _, model = served
     session = model._session
+    if session.engine != "mlx":
+        pytest.skip("MLX's CPU activations only: this model runs on ONNX Runtime")
     fast = model.embed_blocking(EmbedRequest(TEXTS)).vectors
     backbone = session.module.backbone
     was = backbone.fast_cpu_ops

@@ -69,14 +69,16 @@ def convert(source: Path, destination: Path, name: str) -> ModelInfo:
 class Served:
     """A reranker loaded by MlxReranker, called the way the residency cache calls it."""
 
-    def __init__(self, info: ModelInfo, max_batch_tokens: int, share_prefix: bool = True) -> None:
+    def __init__(self, info: ModelInfo, max_batch_tokens: int, share_prefix: bool = True,
+                 cpu_engine: str = "auto") -> None:
         from mlx_serve.adapters.mlx.rerank.engine import MlxReranker
         from mlx_serve.adapters.mlx.runtime.compute_thread import ComputeThread
 
         self.info = info
         self.compute = ComputeThread()
         self.engine = MlxReranker(
-            self.compute, max_batch_tokens, "float32", "cpu", share_prefix=share_prefix
+            self.compute, max_batch_tokens, "float32", "cpu", share_prefix=share_prefix,
+            cpu_engine=cpu_engine,
         )
         self.model = asyncio.run(self.engine.load(info))
 
@@ -124,35 +126,53 @@ def qwen3_left_padded(qwen3_checkpoint):
     served.close()
 
 
-@pytest.fixture(scope="module")
-def cross_encoder(tmp_path_factory):
+def _cross_encoder(tmp_path_factory, family: str, cpu_engine: str):
+    """A tiny BERT or XLM-R cross-encoder on ``cpu_engine`` ("auto": ONNX Runtime here)."""
     from tests.integration import tiny_rerankers as tiny
     from tools import rerank_reference
 
-    root = tmp_path_factory.mktemp("cross-encoder")
-    source = tiny.build_bert_cross_encoder(root / "bert-cross-encoder-tiny")
-    info = convert(source, root / "converted", "bert-cross-encoder-tiny")
+    build = {"bert": tiny.build_bert_cross_encoder,
+             "xlm_roberta": tiny.build_xlm_roberta_cross_encoder}[family]
+    root = tmp_path_factory.mktemp(f"{family}-cross-encoder-{cpu_engine}")
+    source = build(root / f"{family}-cross-encoder-tiny")
+    info = convert(source, root / "converted", f"{family}-cross-encoder-tiny")
     assert info.type is ModelType.RERANKER
-    served = Served(info, max_batch_tokens=200)
-    yield served, rerank_reference.CrossEncoderReference(source, max_length=info.max_length)
+    served = Served(info, max_batch_tokens=200, cpu_engine=cpu_engine)
+    # Both engines are checked against the reference: auto picks ONNX Runtime on this CPU.
+    assert served.model.session.engine == ("mlx" if cpu_engine == "mlx" else "onnxruntime")
+    return served, rerank_reference.CrossEncoderReference(source, max_length=info.max_length)
+
+
+@pytest.fixture(scope="module")
+def cross_encoder(tmp_path_factory):
+    served, reference = _cross_encoder(tmp_path_factory, "bert", "auto")
+    yield served, reference
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def cross_encoder_mlx(tmp_path_factory):
+    served, reference = _cross_encoder(tmp_path_factory, "bert", "mlx")
+    yield served, reference
     served.close()
 
 
 @pytest.fixture(scope="module")
 def xlm_roberta(tmp_path_factory):
-    from tests.integration import tiny_rerankers as tiny
-    from tools import rerank_reference
-
-    root = tmp_path_factory.mktemp("xlm-roberta-cross-encoder")
-    source = tiny.build_xlm_roberta_cross_encoder(root / "xlm-roberta-cross-encoder-tiny")
-    info = convert(source, root / "converted", "xlm-roberta-cross-encoder-tiny")
-    assert info.type is ModelType.RERANKER
-    served = Served(info, max_batch_tokens=200)
-    yield served, rerank_reference.CrossEncoderReference(source, max_length=info.max_length)
+    served, reference = _cross_encoder(tmp_path_factory, "xlm_roberta", "auto")
+    yield served, reference
     served.close()
 
 
-@pytest.fixture(params=["qwen3", "qwen3_left_padded", "cross_encoder", "xlm_roberta"])
+@pytest.fixture(scope="module")
+def xlm_roberta_mlx(tmp_path_factory):
+    served, reference = _cross_encoder(tmp_path_factory, "xlm_roberta", "mlx")
+    yield served, reference
+    served.close()
+
+
+@pytest.fixture(params=["qwen3", "qwen3_left_padded", "cross_encoder", "cross_encoder_mlx",
+                        "xlm_roberta", "xlm_roberta_mlx"])
 def pair(request):
     return request.getfixturevalue(request.param)
 

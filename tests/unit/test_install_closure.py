@@ -18,6 +18,8 @@ def closure() -> dict[str, str]:
 
 def test_the_closure_is_walked_through_requirements_and_the_cpu_extra(closure):
     assert {"mlx-serve", "mlx", "mlx-cpu", "tokenizers", "sanic", "numpy"} <= set(closure)
+    # The Linux CPU install runs BERT-family encoders on ONNX Runtime (decision 0022).
+    assert {"onnxruntime", "onnx"} <= set(closure)
     assert "pytest" not in closure  # the dev extra is not part of an install
 
 

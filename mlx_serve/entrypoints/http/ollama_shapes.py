@@ -143,4 +143,5 @@ def running_entry(resident: Any, device: str) -> dict[str, Any]:
         # Unified memory on Apple GPUs: what is resident is in "VRAM"; on the CPU nothing is.
         "size_vram": size if device.lower().startswith("gpu") else 0,
         "context_length": info.max_length,
+        "engine": resident.engine,  # mlx-serve's own field: mlx or onnxruntime (decision 22)
     }

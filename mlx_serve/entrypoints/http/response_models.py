@@ -110,6 +110,7 @@ class ResidentModelEntry(BaseModel):
     expires_at: str | None
     in_use: int
     memory_bytes: int
+    engine: str | None = None
 
 
 class HealthResponse(BaseModel):

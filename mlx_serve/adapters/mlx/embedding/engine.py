@@ -78,6 +78,11 @@ class MlxEmbeddingModel:
         """Bytes of the weights in memory (0 once unloaded)."""
         return self._session.memory_bytes if self._session is not None else 0
 
+    @property
+    def engine(self) -> str | None:
+        """What runs the forward pass: "mlx" or "onnxruntime" (None once unloaded)."""
+        return self._session.engine if self._session is not None else None
+
     def release(self) -> None:
         """Drop the weights (compute thread)."""
         self._session = None
@@ -90,14 +95,17 @@ class MlxEmbeddingEngine:
     latency). ``dtype``: "auto" (float32 on CPU, float16/bfloat16 on GPU) or a dtype name.
     ``device``: "auto" (GPU when MLX has one), "cpu" or "gpu". ``fast_cpu_ops``: use the
     vectorised GELU/softmax approximations on the CPU (error ~1e-6; see fast_ops).
+    ``cpu_engine``: "auto", "mlx" or "onnxruntime" for BERT-family encoders on the CPU
+    (onnx/selection.py).
     """
 
     def __init__(self, compute: ComputeThread, max_batch_tokens: int | None = None,
                  dtype: str = "auto", device: str = "auto", *, fast_cpu_ops: bool = True,
-                 observer: InferenceObserver = NO_METRICS) -> None:
+                 observer: InferenceObserver = NO_METRICS, cpu_engine: str = "auto") -> None:
         self._compute = compute
         self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
-                                fast_cpu_ops=fast_cpu_ops, observer=observer)
+                                fast_cpu_ops=fast_cpu_ops, observer=observer,
+                                cpu_engine=cpu_engine)
 
     async def load(self, model: ModelInfo) -> MlxEmbeddingModel:
         """Load weights and tokenizer on the compute thread (seconds; the first load also

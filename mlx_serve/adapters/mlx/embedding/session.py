@@ -14,6 +14,7 @@ import numpy as np
 from loguru import logger
 
 from mlx_serve.adapters.mlx.models.loading import compute_dtype_of, load_module, use_fast_cpu_ops
+from mlx_serve.adapters.mlx.onnx.selection import select_engine
 from mlx_serve.adapters.mlx.pipeline.st_pipeline import family_pipeline
 from mlx_serve.adapters.mlx.pipeline.tokenization import Encoded, TextTokenizer
 from mlx_serve.adapters.mlx.runtime.batching import pad_rows, plan_batches
@@ -44,10 +45,13 @@ class EmbeddingSession:
         self.runtime = runtime
         self.name = directory.name  # the installed name: the metrics label
         self.device = runtime.mlx_device()
-        self.max_batch_tokens = runtime.batch_tokens()  # rows x padded length per pass
         dtype = compute_dtype_of(directory, runtime)
         with mx.stream(self.device):
             self.module = load_module(directory, dtype)
+        # ONNX Runtime may take the backbone's place on the CPU (onnx/selection.py).
+        self.engine = select_engine(self.module, runtime.cpu_engine, self.device, dtype,
+                                    directory.name)
+        self.max_batch_tokens = runtime.batch_tokens(self.engine)  # rows x padded length
         self.family = self.module.family.name
         # Pooling, Dense layers and Normalize as modules.json declares them (st_pipeline).
         self.pipeline = family_pipeline(directory, self.module.family)
@@ -76,8 +80,8 @@ class EmbeddingSession:
             and use_fast_cpu_ops(self.module.backbone)
         steps = "".join(" + normalize" if step == "normalize" else " + dense"
                         for step in self.pipeline.steps)
-        logger.info("loaded {} ({}, {}, pooling {}{}, max {} tokens{})", directory.name,
-                    self.family, dtype, self.pipeline.pooling, steps, max_length,
+        logger.info("loaded {} ({}, {}, {}, pooling {}{}, max {} tokens{})", directory.name,
+                    self.family, dtype, self.engine, self.pipeline.pooling, steps, max_length,
                     ", vectorised CPU ops" if fast else "")
 
     @property

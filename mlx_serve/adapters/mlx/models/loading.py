@@ -53,7 +53,9 @@ class LoadedModule:
     def memory_bytes(self) -> int:
         arrays = [v for _, v in tree_flatten(self.backbone.parameters())]
         arrays += list(self.heads.values())
-        return int(sum(a.nbytes for a in arrays))
+        # Weights another runtime holds in the backbone's place (onnx/backbone.py).
+        external = int(getattr(self.backbone, "external_bytes", 0))
+        return int(sum(a.nbytes for a in arrays)) + external
 
 
 def quantize_predicate(group_size: int):

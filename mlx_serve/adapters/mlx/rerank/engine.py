@@ -53,6 +53,11 @@ class MlxLoadedReranker:
         """Bytes of weights held in memory by this model (0 once unloaded)."""
         return self.session.memory_bytes if self.session is not None else 0
 
+    @property
+    def engine(self) -> str | None:
+        """What runs the forward pass: "mlx" or "onnxruntime" (None once unloaded)."""
+        return self.session.engine if self.session is not None else None
+
     async def rerank(self, request: RerankRequest) -> RerankResult:
         """Score every document against the query (request order), on the compute thread.
 
@@ -100,11 +105,13 @@ class MlxReranker:
         share_prefix: bool = True,
         fast_cpu_ops: bool = True,
         observer: InferenceObserver = NO_METRICS,
+        cpu_engine: str = "auto",
     ) -> None:
         self._compute = compute
         self._share_prefix = share_prefix
         self._runtime = Runtime(max_batch_tokens=max_batch_tokens, dtype=dtype, device=device,
-                                fast_cpu_ops=fast_cpu_ops, observer=observer)
+                                fast_cpu_ops=fast_cpu_ops, observer=observer,
+                                cpu_engine=cpu_engine)
 
     async def load(self, model: ModelInfo) -> MlxLoadedReranker:
         """Load the model's files on the compute thread; raises ModelLoadError,

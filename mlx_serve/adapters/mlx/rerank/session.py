@@ -15,6 +15,7 @@ import mlx.core as mx
 from loguru import logger
 
 from mlx_serve.adapters.mlx.models.loading import compute_dtype_of, load_module
+from mlx_serve.adapters.mlx.onnx.selection import select_engine
 from mlx_serve.adapters.mlx.pipeline.tokenization import load_tokenizer, pad_token_id
 from mlx_serve.adapters.mlx.rerank.inputs import (
     CrossEncoderPairEncoder,
@@ -33,12 +34,15 @@ class RerankSession:
     def __init__(self, directory: Path, max_length: int, runtime: Runtime, *,
                  share_prefix: bool = True) -> None:
         self.runtime = runtime
-        self.max_batch_tokens = runtime.batch_tokens()  # rows x padded length per pass
         self.name = directory.name  # the installed name: the metrics label
         self.device = runtime.mlx_device()
         dtype = compute_dtype_of(directory, runtime)
         with mx.stream(self.device):
             self.module = load_module(directory, dtype)
+        # ONNX Runtime may take the backbone's place on the CPU (onnx/selection.py).
+        self.engine = select_engine(self.module, runtime.cpu_engine, self.device, dtype,
+                                    directory.name)
+        self.max_batch_tokens = runtime.batch_tokens(self.engine)  # rows x padded length
         self.family = self.module.family.name
         tokenizer = load_tokenizer(directory)
         self.pad_id = pad_token_id(directory, tokenizer)
@@ -55,8 +59,8 @@ class RerankSession:
             self.encoder = CrossEncoderPairEncoder(tokenizer, max_length, use_token_types=types)
             fast = runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32
             self.scorer = CrossEncoderScorer(self.module, fast_cpu_ops=fast)
-        logger.info("loaded reranker {} ({}, {}, max {} tokens, {} MB)", directory.name,
-                    self.family, dtype, max_length, self.memory_bytes // 2**20)
+        logger.info("loaded reranker {} ({}, {}, {}, max {} tokens, {} MB)", directory.name,
+                    self.family, dtype, self.engine, max_length, self.memory_bytes // 2**20)
 
     @property
     def memory_bytes(self) -> int:

@@ -21,6 +21,12 @@ from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 
 # Default batch budget per device kind (see the module docstring for the measurements).
 BATCH_TOKENS_BY_DEVICE = {"cpu": 512, "gpu": 16384}
+# Default batch budget when ONNX Runtime runs the encoder on the CPU (decision 0022): unlike
+# MLX's CPU backend it gains from bigger batches: all-MiniLM-L6-v2 on the 2-core EPYC, budgets
+# interleaved in one run, 60 / 64 / 58 / 50 texts/s at 1024 / 2048 / 4096 / 8192 tokens; 44 at
+# 512 in a noisier sweep (tools/bench_embeddings.py --engines onnxruntime --budgets ...).
+BATCH_TOKENS_ONNXRUNTIME = 2048
+CPU_ENGINES = ("auto", "mlx", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class Runtime:
     fast_cpu_ops: bool = True
     # Told about every forward pass and queue wait (metrics); not a setting, so not compared.
     observer: InferenceObserver = field(default=NO_METRICS, compare=False, repr=False)
+    # What runs BERT-family encoders on the CPU: "auto", "mlx" or "onnxruntime" (onnx/).
+    cpu_engine: str = "auto"
 
     def __post_init__(self) -> None:
         if self.max_batch_tokens is not None and self.max_batch_tokens < 1:
@@ -43,6 +51,8 @@ class Runtime:
             raise InvalidRequest(f"unknown dtype '{self.dtype}'", param="dtype")
         if self.device not in ("auto", "cpu", "gpu"):
             raise InvalidRequest(f"unknown device '{self.device}'", param="device")
+        if self.cpu_engine not in CPU_ENGINES:
+            raise InvalidRequest(f"unknown CPU engine '{self.cpu_engine}'", param="cpu_engine")
 
     def mlx_device(self):  # -> mx.Device
         """The MLX device: the GPU when asked for or available under "auto", else the CPU."""
@@ -54,10 +64,13 @@ class Runtime:
             return mx.gpu
         return mx.cpu
 
-    def batch_tokens(self) -> int:
-        """The batch token budget: the configured one, else the device's measured default."""
+    def batch_tokens(self, engine: str = "mlx") -> int:
+        """The batch token budget: the configured one, else the measured default of the
+        device (or of ONNX Runtime when ``engine`` is "onnxruntime")."""
         if self.max_batch_tokens is not None:
             return self.max_batch_tokens
+        if engine == "onnxruntime":
+            return BATCH_TOKENS_ONNXRUNTIME
         import mlx.core as mx
 
         return BATCH_TOKENS_BY_DEVICE["cpu" if self.mlx_device() == mx.cpu else "gpu"]

@@ -37,6 +37,7 @@ async def health(request: Request) -> HTTPResponse:
                 "expires_at": rfc3339(model.expires_at),
                 "in_use": model.in_use,
                 "memory_bytes": model.memory_bytes,
+                "engine": model.engine,  # mlx or onnxruntime (decision 22)
             }
             for model in resident
         ],
