@@ -9,6 +9,7 @@
 #                  when it exists): a before/after comparison on one machine
 #   MODELS="minilm qwen3"  FORMATS=float,base64  REPEATS=2  CASES=1x1,16x1,4x32,1x640
 #   NO_ST=1        skip the sentence-transformers peer   PROFILE=1  py-spy of the small loop
+#   NO_FORWARD=1   skip the in-process forward-pass table (tools/bench_gpu.py), run last
 set -uo pipefail
 ROOT=$(pwd)
 STASH=${STASH:-/root/stash}
@@ -79,4 +80,10 @@ for model in $MODELS; do
   [ -n "$BEFORE" ] && bench "$BEFORE" before "$model"
   bench "$AFTER" after "$model"
 done
+# 4. The forward pass in process against transformers (README "On an NVIDIA H200").
+if [ -z "${NO_FORWARD:-}" ]; then
+  echo "== $(date -u) python -m tools.bench_gpu"
+  (cd "$AFTER" && PYTHONPATH=$AFTER:$SITE timeout 240 python3 -m tools.bench_gpu 2>&1 \
+     | grep -v 'Loading weights')
+fi
 ls -la "$OUT"
