@@ -54,7 +54,8 @@ def converted(builder, tmp: Path) -> Path:
 def sessions(request, tmp_path_factory):
     """(plain CPU session, the same model on the GPU path's compiled, bucketed pass)."""
     directory = converted(BUILDERS[request.param], tmp_path_factory.mktemp(request.param))
-    runtime = Runtime(device="cpu", fast_cpu_ops=False)
+    # The GPU path always runs MLX (ONNX Runtime is a CPU engine: decision 22).
+    runtime = Runtime(device="cpu", fast_cpu_ops=False, cpu_engine="mlx")
     # 32: within every tiny checkpoint's position table (the long text is truncated).
     plain = EmbeddingSession(directory, 32, runtime)
     gpu_path = EmbeddingSession(directory, 32, runtime)

@@ -108,7 +108,7 @@ def test_stop_waits_for_a_long_request_to_finish(env):
     port = free_port()
     start(env, port, "--preload", MODEL)
     text = " ".join(f"word{i}" for i in range(300))
-    inputs = [f"{text} {i}" for i in range(24)]  # several seconds of work on a CPU
+    inputs = [f"{text} {i}" for i in range(96)]  # seconds of work on a CPU, on either engine
     outcome: dict = {}
     request = threading.Thread(target=lambda: outcome.update(response=embed(port, inputs)))
     request.start()

@@ -75,7 +75,8 @@ class EmbeddingSession:
         # GPU: the pass compiled per bucketed shape (runtime/compiled.py: fewer kernels to
         # build and launch per request); the CPU runs it op by op (compiling did not pay there).
         self.compiled: Forward | None = compiled_forward(
-            self.module.backbone, self.pipeline, self.left_padded) if self.bucketed else None
+            self.module.backbone, self.pipeline, self.left_padded) \
+            if self.bucketed and self.engine == "mlx" else None
         fast = runtime.fast_cpu_ops and self.device == mx.cpu and dtype == mx.float32 \
             and use_fast_cpu_ops(self.module.backbone)
         steps = "".join(" + normalize" if step == "normalize" else " + dense"
