@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 
 from mlx_serve.adapters.mlx.convert.converter import MlxConverter  # noqa: E402
 from mlx_serve.adapters.mlx.embedding.engine import MlxEmbeddingEngine  # noqa: E402
+from mlx_serve.adapters.mlx.runtime.placement import BATCH_TOKENS_ONNXRUNTIME  # noqa: E402
 from mlx_serve.domain.errors import ModelLoadError  # noqa: E402
 from mlx_serve.domain.inference import EmbedRequest  # noqa: E402
 from mlx_serve.domain.models import ModelInfo  # noqa: E402
@@ -86,7 +87,7 @@ def test_auto_runs_minilm_on_onnx_runtime_with_its_own_budget(compute, minilm_in
     try:
         session = model._session
         assert session.engine == "onnxruntime"
-        assert session.max_batch_tokens == 2048  # BATCH_TOKENS_ONNXRUNTIME, not MLX's 512
+        assert session.max_batch_tokens == BATCH_TOKENS_ONNXRUNTIME
         # The weights ONNX Runtime holds count: about MiniLM's 22.7M float32 parameters.
         assert 80 * 2**20 < model.memory_bytes < 100 * 2**20
     finally:

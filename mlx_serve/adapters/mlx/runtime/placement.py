@@ -21,11 +21,14 @@ from mlx_serve.domain.metrics import NO_METRICS, InferenceObserver
 
 # Default batch budget per device kind (see the module docstring for the measurements).
 BATCH_TOKENS_BY_DEVICE = {"cpu": 512, "gpu": 16384}
-# Default batch budget when ONNX Runtime runs the encoder on the CPU (decision 0022): unlike
-# MLX's CPU backend it gains from bigger batches: all-MiniLM-L6-v2 on the 2-core EPYC, budgets
-# interleaved in one run, 60 / 64 / 58 / 50 texts/s at 1024 / 2048 / 4096 / 8192 tokens; 44 at
-# 512 in a noisier sweep (tools/bench_embeddings.py --engines onnxruntime --budgets ...).
-BATCH_TOKENS_ONNXRUNTIME = 2048
+# Default batch budget when ONNX Runtime runs the encoder on the CPU (decision 0022), measured
+# on its own: all-MiniLM-L6-v2, 300 mixed texts on the quiet 2-core EPYC, in process 111 / 131
+# / 124 / 124 texts/s at 256 / 512 / 1024 / 2048 tokens; over HTTP (tools/bench_serving.py,
+# 160 texts) 512 beat 2048 in every case: 16 clients x 1 text 95 against 52 texts/s, 4 x 32
+# 119 against 90, one request of 160 149 against 117. Big batches lose once the cores are
+# shared with the event loop and the clients. (An earlier sweep on a machine loaded by other
+# work favoured 2048.)
+BATCH_TOKENS_ONNXRUNTIME = 512
 CPU_ENGINES = ("auto", "mlx", "onnxruntime")
 
 
