@@ -171,6 +171,8 @@ def server_runner(model_dir: Path, max_batch_tokens: int | None, client_batch: i
     """A real server on a free loopback port with the model imported by the real CLI."""
     import httpx
 
+    from tools.health_wait import wait_healthy
+
     home = Path(tempfile.mkdtemp(prefix="bench-home-"))
     env = {**os.environ, "MLX_SERVE_HOME": str(home), "HF_HUB_OFFLINE": "1",
            "MLX_SERVE_LOG_LEVEL": "WARNING"}
@@ -187,16 +189,8 @@ def server_runner(model_dir: Path, max_batch_tokens: int | None, client_batch: i
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("mlx-serve did not become healthy")
-            time.sleep(0.2)
+        if not wait_healthy(url, server, 120):
+            raise RuntimeError("mlx-serve did not become healthy")
         http = httpx.Client(base_url=url, timeout=300,
                             limits=httpx.Limits(max_connections=clients))
 

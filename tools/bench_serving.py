@@ -38,6 +38,7 @@ from pathlib import Path
 import httpx
 
 from tools.bench_embeddings import make_texts
+from tools.health_wait import wait_healthy
 
 INFINITY = "infinity-emb"
 
@@ -61,16 +62,9 @@ def start_server(model_dir: Path, name: str, env_extra: dict[str, str],
                                str(port), "--preload", name], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() - began > 600 or server.poll() is not None:
-            server.kill()
-            raise RuntimeError("mlx-serve did not become healthy")
-        time.sleep(0.1)
+    if not wait_healthy(url, server, 600, poll=0.1):
+        server.kill()
+        raise RuntimeError("mlx-serve did not become healthy")
     return server, url, time.monotonic() - began
 
 

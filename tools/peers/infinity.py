@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from tools.health_wait import wait_healthy
 
 DEFAULT_VENV = Path.home() / ".cache" / "mlx-serve-bench" / "infinity"
 SERVED_NAME = "bench"
@@ -66,17 +66,10 @@ class InfinityServer:
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(command(venv, model_dir, port, batch_size), env=env,
                                             stdout=sink, stderr=subprocess.STDOUT)
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() - began > timeout:
-                self.stop()
-                tail = self.log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"infinity-emb did not become healthy:\n{tail}")
-            time.sleep(0.2)
+        if not wait_healthy(self.url, self.process, timeout):
+            self.stop()
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"infinity-emb did not become healthy:\n{tail}")
         self.ready_s = time.monotonic() - began
 
     def stop(self) -> None:
