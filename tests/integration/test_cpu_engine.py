@@ -123,21 +123,34 @@ def test_auto_keeps_other_families_on_mlx(compute, mpnet_info):
     asyncio.run(engine.unload(model))
 
 
-def test_forcing_onnx_runtime_on_another_family_fails_clearly(compute, mpnet_info):
+def test_forcing_onnx_runtime_leaves_other_families_on_mlx(compute, mpnet_info):
+    """The setting names the engine of BERT/XLM-R encoders; an MPNet model still loads."""
     engine = MlxEmbeddingEngine(compute, dtype="float32", device="cpu",
                                 cpu_engine="onnxruntime")
-    with pytest.raises(ModelLoadError) as caught:
-        engine.load_blocking(mpnet_info)
-    message = str(caught.value)
-    assert "MLX_SERVE_CPU_ENGINE=onnxruntime" in message
-    assert "mpnet family has no ONNX graph" in message
+    model = engine.load_blocking(mpnet_info)
+    try:
+        assert model._session.engine == "mlx"
+    finally:
+        model.release()
+
+
+def test_every_setting_keeps_the_gpu_on_mlx(compute, minilm_info):
+    import mlx.core as mx
+
+    from mlx_serve.adapters.mlx.models.loading import load_module
+    from mlx_serve.adapters.mlx.onnx.selection import select_engine
+
+    def choose(setting: str) -> str:
+        module = load_module(minilm_info.path, mx.float16)
+        return select_engine(module, setting, mx.gpu, mx.float16, "minilm")
+
+    assert [compute.call(choose, s) for s in ("auto", "mlx", "onnxruntime")] == ["mlx"] * 3
 
 
 @pytest.mark.parametrize(("device", "dtype", "reason"), [
-    ("gpu", "float32", "runs on the GPU"),
     ("cpu", "float16", "not float32"),
 ])
-def test_auto_keeps_gpu_and_half_precision_on_mlx(compute, minilm_info, device, dtype, reason):
+def test_auto_keeps_half_precision_on_mlx(compute, minilm_info, device, dtype, reason):
     import mlx.core as mx
 
     from mlx_serve.adapters.mlx.models.loading import load_module

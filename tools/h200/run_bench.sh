@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# The H200 serving benchmark (README "On an NVIDIA H200, over HTTP"), on the device machine.
-# Two `run` calls (tools/h200/README.md): the first stashes .h200/a on the machine's disk, the
-# second (within the 30 s the machine stays warm) carries .h200/b and runs this script:
+# The H200 benchmarks (README "On an NVIDIA H200"), on the GPU machine, with the wheels that
+# tools/h200/stage.sh fetched in $STASH (tools/h200/README.md says how they get there):
 #   bash tools/h200/run_bench.sh            # this tree; results under $OUT
 # Options (environment):
 #   AFTER=DIR      the tree to measure (default: this repository root)

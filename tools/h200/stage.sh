@@ -14,7 +14,8 @@ PLATFORMS=(--platform manylinux_2_35_x86_64 --platform manylinux_2_28_x86_64
            --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64
            --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
            --platform manylinux_2_5_x86_64 --platform manylinux1_x86_64)
-# What the server needs beyond the image's packages (see /work/.library/device/KINDS.md):
+# What the server needs beyond the GPU machine's own packages (Python 3.12, PyTorch CUDA 13,
+# transformers, sentence-transformers, an older huggingface-hub):
 # MLX with its CUDA 13 backend, and the project's runtime dependencies missing there or too
 # old there (huggingface-hub >= 2 and its httpx2 transport). py-spy: the profile of the run.
 PACKAGES=(mlx==0.32.4 mlx-cuda-13==0.32.4 sanic==25.12.1 sanic-routing==23.12.0

@@ -3,8 +3,9 @@
 ``auto`` (the default) takes ONNX Runtime when the model runs on the CPU in float32, its
 family has a graph here (BERT, XLM-RoBERTa), it is not quantized, its weights fit one
 in-memory ONNX model, and ``onnxruntime`` and ``onnx`` import; otherwise MLX, with the reason
-logged. ``onnxruntime`` refuses to load a model it cannot run (ModelLoadError saying why);
-``mlx`` never uses ONNX Runtime.
+logged. ``onnxruntime`` refuses to load a BERT or XLM-RoBERTa model it cannot run on the CPU
+(ModelLoadError saying why); other families, and every model on a GPU, run on MLX whatever the
+setting (it names the engine of these encoders on the CPU). ``mlx`` never uses ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ ROBERTA_POSITIONS = {"bert": False, "xlm_roberta": True}
 
 def obstacle(module: LoadedModule, device: Any, dtype: mx.Dtype) -> str | None:
     """Why ONNX Runtime cannot run ``module`` here, or None when it can (before building)."""
-    if device != mx.cpu:
-        return "the model runs on the GPU"
     if dtype != mx.float32:
         return f"the model computes in {dtype}, not float32"
     if module.family.name not in ROBERTA_POSITIONS:
@@ -36,8 +35,9 @@ def obstacle(module: LoadedModule, device: Any, dtype: mx.Dtype) -> str | None:
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
-    except ImportError as error:
-        return f"{error.name} is not installed (pip install onnxruntime onnx)"
+    except ImportError as error:  # name is None when a native library is what is missing
+        return (f"{error.name or 'onnxruntime'} does not import ({error}; "
+                "pip install onnxruntime onnx)")
     return None
 
 
@@ -45,8 +45,8 @@ def select_engine(module: LoadedModule, setting: str, device: Any, dtype: mx.Dty
                   name: str) -> str:
     """Put ONNX Runtime in ``module.backbone``'s place when ``setting`` and the model allow;
     returns the engine that runs it ("mlx" or "onnxruntime"). Raises ModelLoadError when
-    ``setting`` is "onnxruntime" and the model cannot run there."""
-    if setting == MLX:
+    ``setting`` is "onnxruntime" and a BERT/XLM-R model cannot run there."""
+    if setting == MLX or device != mx.cpu:  # a CPU setting: GPUs always run MLX
         return MLX
     reason = obstacle(module, device, dtype)
     if reason is None:
@@ -63,9 +63,8 @@ def select_engine(module: LoadedModule, setting: str, device: Any, dtype: mx.Dty
         except Exception as error:  # an ONNX Runtime that refuses the graph: MLX still can
             logger.warning("{}: ONNX Runtime could not load it: {}", name, error)
             reason = f"ONNX Runtime could not load it ({error})"
-    if setting == ONNXRUNTIME:
+    if setting == ONNXRUNTIME and module.family.name in ROBERTA_POSITIONS:
         raise ModelLoadError(f"{name} cannot run on ONNX Runtime (MLX_SERVE_CPU_ENGINE="
                              f"onnxruntime): {reason}; set MLX_SERVE_CPU_ENGINE to auto or mlx")
-    if device == mx.cpu:
-        logger.info("{}: MLX runs it on the CPU ({})", name, reason)
+    logger.info("{}: MLX runs it on the CPU ({})", name, reason)
     return MLX
