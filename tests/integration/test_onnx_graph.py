@@ -64,6 +64,24 @@ def test_onnx_runtime_equals_mlx(compute, family, act):
     np.testing.assert_allclose(got[real], expected[real], atol=2e-5, rtol=1e-4)
 
 
+def test_a_token_id_past_the_embedding_table_is_a_clear_400(compute):
+    """A tokenizer that disagrees with its weights: an InvalidRequest, never an IndexError."""
+    from mlx_serve.domain.errors import InvalidRequest
+
+    def run():
+        import mlx.core as mx
+
+        from mlx_serve.adapters.mlx.onnx.backbone import OnnxBackbone
+
+        model, config = build("bert", "gelu")
+        onnx = OnnxBackbone(model, config, roberta_positions=False, threads=1)
+        ids = mx.array([[2, 5, CONFIG["vocab_size"]]], dtype=mx.int32)
+        onnx(ids, mx.ones(ids.shape, dtype=mx.int32))
+
+    with pytest.raises(InvalidRequest, match="outside the model's 300 embedding rows"):
+        compute.call(run)
+
+
 @pytest.mark.parametrize(("cpu_max", "cap"), [
     ("max 100000\n", None),  # no quota: the affinity
     ("150000 100000\n", 2),  # 1.5 CPUs: 2 threads

@@ -23,6 +23,7 @@ from mlx_serve.adapters.mlx.onnx.graph import (
     UnsupportedGraph,
     encoder_graph,
 )
+from mlx_serve.domain.errors import InvalidRequest
 
 # Protocol buffers cap a serialised model at 2 GiB; the graph holds the weights inline (all
 # but the word embeddings, which stay here: see graph.py).
@@ -93,6 +94,11 @@ class OnnxBackbone(nn.Module):
             else np.asarray(token_type_ids, dtype=np.int32)
         feeds = dict(zip(INPUTS, (ids, np.asarray(attention_mask, dtype=np.int32), types),
                          strict=True))
+        if ids.size and not 0 <= int(ids.min()) <= int(ids.max()) < len(self._words):
+            # A tokenizer whose added tokens pass the embedding table: a clear 400, where
+            # np.take would raise IndexError (a 500) and MLX would read past the table.
+            raise InvalidRequest(f"a token id falls outside the model's {len(self._words)} "
+                                 "embedding rows (its tokenizer and weights disagree)")
         feeds[WORD_VECTORS] = np.take(self._words, ids, axis=0)
         (hidden,) = self._session.run([OUTPUT], feeds)
         return mx.array(hidden)
