@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +168,6 @@ def onnx_runner(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], o
 def server_runner(model_dir: Path, max_batch_tokens: int | None, client_batch: int,
                   clients: int) -> Iterator[Callable[[Sequence[str]], object]]:
     """A real server on a free loopback port with the model imported by the real CLI."""
-    import httpx
 
     from tools.health_wait import wait_healthy
 
@@ -191,20 +189,10 @@ def server_runner(model_dir: Path, max_batch_tokens: int | None, client_batch: i
     try:
         if not wait_healthy(url, server, 120):
             raise RuntimeError("mlx-serve did not become healthy")
-        http = httpx.Client(base_url=url, timeout=300,
-                            limits=httpx.Limits(max_connections=clients))
+        # The same client as tools/bench_serving.py (imported here: it imports this module).
+        from tools.bench_serving import http_runner
 
-        def post(batch: Sequence[str]) -> None:
-            response = http.post("/v1/embeddings", json={"model": "minilm", "input": list(batch)})
-            response.raise_for_status()
-
-        def run(texts: Sequence[str]) -> None:
-            batches = [texts[i:i + client_batch] for i in range(0, len(texts), client_batch)]
-            with ThreadPoolExecutor(clients) as pool:
-                list(pool.map(post, batches))
-
-        yield run
-        http.close()
+        yield http_runner(url, "minilm", clients, client_batch, "float")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
